@@ -1,0 +1,1 @@
+"""The `framing` command line: thin typer commands over plain functions."""

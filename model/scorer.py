@@ -1,0 +1,181 @@
+"""Text -> sentences -> per-head probabilities and labels -> article summary."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.schema import ModelSchema
+from model.segment import split_sentences
+from model.session import ONNX_FILES, OnnxSession, Precision, output_name
+from model.summary import summarize
+from model.tokenize import TOKENIZER_FILE, SentenceTokenizer
+
+log = logging.getLogger(__name__)
+
+Thresholds = dict[str, dict[str, float]]  # head -> label -> threshold
+
+
+@dataclass
+class SentenceResult:
+    index: int
+    start: int
+    end: int
+    text: str
+    scores: dict[str, dict[str, float]]  # head -> label -> probability
+    labels: dict[str, Any]  # multi-label head -> list of labels; single-label -> one label
+    truncated: bool = False  # longer than max length: scored in overlapping windows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "start": self.start, "end": self.end, "text": self.text,
+            "labels": self.labels, "scores": self.scores, "truncated": self.truncated,
+        }
+
+
+@dataclass
+class DocumentResult:
+    sentences: list[SentenceResult]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, include_sentences: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"summary": self.summary}
+        if include_sentences:
+            out["sentences"] = [s.to_dict() for s in self.sentences]
+        return out
+
+
+def model_version(model_dir: str | Path) -> str:
+    """Short content hash of the files that decide the model's outputs."""
+    digest = hashlib.sha256()
+    root = Path(model_dir)
+    for name in ("schema.json", TOKENIZER_FILE, *ONNX_FILES.values()):
+        path = root / name
+        if path.is_file():
+            digest.update(name.encode())
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+class Scorer:
+    """Scores sentences and documents with a model directory's ONNX graph."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        precision: Precision = "int8",
+        threads: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.schema = ModelSchema.load(self.model_dir)
+        self.tokenizer = SentenceTokenizer(self.model_dir / TOKENIZER_FILE, self.schema.max_length)
+        self.session = OnnxSession(self.model_dir, precision=precision, threads=threads)
+        self.batch_size = batch_size
+        self.version = model_version(self.model_dir)
+        missing = [h.name for h in self.schema.heads if output_name(h.name) not in self.session.outputs]
+        if missing:
+            raise ValueError(f"{self.session.path}: no ONNX output for head(s) {missing}")
+
+    # -- sentences -------------------------------------------------------------
+    def predict(self, texts: list[str]) -> tuple[list[dict[str, np.ndarray]], list[bool]]:
+        """Per-head probability vectors for each text, and whether it needed windows."""
+        if not texts:
+            return [], []
+        windows = self.tokenizer.encode(texts)
+        flat = [(i, ids) for i, w in enumerate(windows) for ids in w.ids]
+        # Sort by length so each batch pads to little more than its own rows.
+        order = sorted(range(len(flat)), key=lambda k: len(flat[k][1]))
+        heads = self.schema.heads
+        probs = {h.name: np.zeros((len(flat), len(h.labels)), dtype=np.float32) for h in heads}
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            ids, mask = self.tokenizer.pad([flat[k][1] for k in idx])
+            out = self.session.run(ids, mask)
+            for h in heads:
+                probs[h.name][idx] = out[output_name(h.name)]
+        results: list[dict[str, np.ndarray]] = [{} for _ in texts]
+        owner = np.array([i for i, _ in flat])
+        for h in heads:
+            p = probs[h.name]
+            if all(len(w.ids) == 1 for w in windows):
+                per_text = p
+            else:
+                # Windows of one sentence: a frame anywhere counts (max); a choice is averaged.
+                agg = np.maximum if h.multi else np.add
+                per_text = np.zeros((len(texts), p.shape[1]), dtype=np.float32)
+                if h.multi:
+                    np.maximum.at(per_text, owner, p)
+                else:
+                    agg.at(per_text, owner, p)
+                    per_text /= np.array([len(w.ids) for w in windows], dtype=np.float32)[:, None]
+            for i in range(len(texts)):
+                results[i][h.name] = per_text[i]
+        return results, [w.truncated for w in windows]
+
+    def decide(self, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None) -> dict[str, Any]:
+        """Labels from probabilities: per-label thresholds (multi) or argmax (single)."""
+        labels: dict[str, Any] = {}
+        for h in self.schema.heads:
+            p = probs[h.name]
+            if h.multi:
+                over = (thresholds or {}).get(h.name, {})
+                labels[h.name] = [
+                    lab for j, lab in enumerate(h.labels)
+                    if p[j] >= over.get(lab, h.thresholds[lab])
+                ]
+            else:
+                labels[h.name] = h.labels[int(np.argmax(p))]
+        return labels
+
+    # -- documents -------------------------------------------------------------
+    def score_documents(
+        self, texts: list[str], thresholds: Thresholds | None = None
+    ) -> list[DocumentResult]:
+        """Segment and score several documents in shared batches."""
+        self.check_thresholds(thresholds)
+        spans = [split_sentences(t) for t in texts]
+        flat = [s.text for doc in spans for s in doc]
+        probs, truncated = self.predict(flat)
+        docs: list[DocumentResult] = []
+        k = 0
+        for doc_spans in spans:
+            sentences = []
+            for i, span in enumerate(doc_spans):
+                p = probs[k]
+                scores = {
+                    h.name: {lab: round(float(p[h.name][j]), 5) for j, lab in enumerate(h.labels)}
+                    for h in self.schema.heads
+                }
+                sentences.append(
+                    SentenceResult(i, span.start, span.end, span.text, scores,
+                                   self.decide(p, thresholds), truncated[k])
+                )
+                k += 1
+            docs.append(DocumentResult(sentences, summarize(self.schema, sentences)))
+        return docs
+
+    def score_text(self, text: str, thresholds: Thresholds | None = None) -> DocumentResult:
+        return self.score_documents([text], thresholds)[0]
+
+    def check_thresholds(self, thresholds: Thresholds | None) -> None:
+        """Reject overrides naming a head or label the model does not have."""
+        for head_name, per_label in (thresholds or {}).items():
+            try:
+                head = self.schema.head(head_name)
+            except KeyError:
+                raise ValueError(f"threshold override: unknown head {head_name!r}") from None
+            if not head.multi:
+                raise ValueError(f"threshold override: head {head_name!r} is single-label")
+            for label, value in per_label.items():
+                if label not in head.labels:
+                    raise ValueError(f"threshold override: head {head_name!r} has no label {label!r}")
+                if not 0.0 <= value <= 1.0:
+                    raise ValueError(f"threshold override {head_name}.{label}: {value} not in [0, 1]")

@@ -1,0 +1,134 @@
+"""The training config: one YAML file, validated on load (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from model.schema import HeadSpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    files: list[str] = Field(default_factory=list)
+    text_column: str = "text"
+    split_column: str = "split"
+    separator: str = ";"
+    # Fraction of rows held out for dev when a file has no split column.
+    dev_fraction: float = Field(default=0.15, gt=0, lt=1)
+
+
+class BaseModelConfig(_Strict):
+    base: str
+    base_sha256: str | None = None  # when set, training refuses weights with another hash
+    max_length: int = Field(default=128, gt=8, le=512)
+    pooling: Literal["mean", "cls"] = "mean"
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=5e-5, gt=0)
+    head_lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    patience: int = Field(default=2, ge=1)
+    class_weights: bool = True
+    seed: int = 13
+    threads: int | None = None
+    max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
+
+
+class Config(_Strict):
+    name: str = "framing"
+    schema_version: str = "1"
+    heads: list[HeadSpec] = Field(min_length=1)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: BaseModelConfig
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _unique_heads(self) -> Config:
+        names = [h.name for h in self.heads]
+        if len(set(names)) != len(names):
+            raise ValueError(f"head names repeat: {names}")
+        columns = [h.column for h in self.heads]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"two heads read the same column: {columns}")
+        return self
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used, with every problem named."""
+
+
+def _parse_value(raw: str) -> Any:
+    # Scalars stay strings and pydantic coerces them to the field's type ("3e-5" -> float,
+    # "0123" stays a string where a string is expected); lists and maps are read as YAML.
+    if raw.strip()[:1] in ("[", "{"):
+        return yaml.safe_load(raw)
+    if raw.strip().lower() in ("null", "none", "~"):
+        return None
+    return raw
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """Set dotted keys (`train.lr=3e-5`) in a raw config dict."""
+    for dotted, raw in overrides.items():
+        keys = dotted.split(".")
+        node = data
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                raise ConfigError(f"override --{dotted}: {key!r} is not a section of the config")
+            node = node[key]
+        node[keys[-1]] = _parse_value(raw)
+    return data
+
+
+def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config is a mapping of sections, got {type(raw).__name__}")
+    raw = apply_overrides(raw, overrides or {})
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        lines = [f"{path}: invalid config"]
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from e
+
+
+def parse_override_args(args: list[str]) -> dict[str, str]:
+    """Turn extra CLI args like `--train.lr 3e-5` or `--train.lr=3e-5` into a dict."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or "." not in arg:
+            raise ConfigError(f"unexpected argument {arg!r}; overrides look like --train.lr 3e-5")
+        key = arg[2:]
+        if "=" in key:
+            key, value = key.split("=", 1)
+        else:
+            if i + 1 >= len(args):
+                raise ConfigError(f"override --{key} has no value")
+            i += 1
+            value = args[i]
+        out[key.replace("-", "_")] = value
+        i += 1
+    return out

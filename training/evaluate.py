@@ -1,0 +1,111 @@
+"""Evaluate a model directory (through onnxruntime, as it is served) on a labelled CSV."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.scorer import Scorer
+from model.session import Precision
+from training.checks import Example, check_file
+from training.config import Config, DataConfig
+from training.metrics import head_metrics
+
+log = logging.getLogger(__name__)
+
+
+def config_for_model(scorer: Scorer, data: DataConfig | None = None) -> Config:
+    """A config carrying the model's own heads, so any CSV is read by the model's schema."""
+    return Config(
+        name=scorer.schema.name,
+        heads=[h.model_dump(exclude={"thresholds"}) for h in scorer.schema.heads],
+        data=data or DataConfig(),
+        model={"base": scorer.schema.base_model or "unknown"},
+    )
+
+
+def load_examples(path: str | Path, config: Config) -> list[Example]:
+    """Valid rows of a CSV; bad rows are logged and left out (evaluation keeps going)."""
+    result = check_file(path, config, duplicates=False)
+    for p in result.problems:
+        log.warning("%s", p)
+    if not result.examples:
+        raise ValueError(f"{path}: no usable rows to evaluate")
+    return result.examples
+
+
+def evaluate_examples(scorer: Scorer, examples: list[Example]) -> dict[str, Any]:
+    probs, _ = scorer.predict([e.text for e in examples])
+    out: dict[str, Any] = {"n": len(examples), "heads": {}}
+    for h in scorer.schema.heads:
+        if h.multi:
+            y_true = np.array([[int(lab in e.labels[h.name]) for lab in h.labels] for e in examples])
+            t = np.array([h.thresholds[lab] for lab in h.labels])
+            y_pred = np.array([(p[h.name] >= t).astype(int) for p in probs])
+        else:
+            y_true = np.array([h.labels.index(e.labels[h.name][0]) for e in examples])
+            y_pred = np.array([int(np.argmax(p[h.name])) for p in probs])
+        out["heads"][h.name] = head_metrics(h, y_true, y_pred)
+    return out
+
+
+def plot_metrics(metrics: dict[str, Any], path: Path, title: str) -> None:
+    """One panel per head: per-label P/R/F1 bars; single-label heads add a confusion matrix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    heads = metrics["heads"]
+    panels = sum(1 if not m.get("confusion") else 2 for m in heads.values())
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
+    k = 0
+    for name, m in heads.items():
+        ax = axes[0][k]
+        labels = list(m["per_label"])
+        x = np.arange(len(labels))
+        for off, key in zip((-0.27, 0, 0.27), ("precision", "recall", "f1"), strict=True):
+            ax.bar(x + off, [m["per_label"][lab][key] for lab in labels], width=0.27, label=key)
+        ax.set_xticks(x, [lab.replace("_", "\n") for lab in labels], fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{name}: macro-F1 {m['macro_f1']:.2f}, micro-F1 {m['micro_f1']:.2f}")
+        ax.legend(fontsize=8, loc="lower right")
+        k += 1
+        if m.get("confusion"):
+            ax = axes[0][k]
+            mat = np.array(m["confusion"]["matrix"])
+            ax.imshow(mat, cmap="Blues")
+            for (i, j), v in np.ndenumerate(mat):
+                ax.text(j, i, str(v), ha="center", va="center",
+                        color="white" if v > mat.max() / 2 else "black")
+            ticks = [lab.replace("_", "\n") for lab in m["confusion"]["labels"]]
+            ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
+            ax.set_yticks(range(len(ticks)), ticks, fontsize=8)
+            ax.set_xlabel("predicted")
+            ax.set_ylabel("true")
+            ax.set_title(f"{name}: confusion (accuracy {m['accuracy']:.2f})")
+            k += 1
+    fig.suptitle(f"{title} (n={metrics['n']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def evaluate(
+    model_dir: str | Path, data: str | Path, out: str | Path | None = None,
+    precision: Precision = "int8",
+) -> dict[str, Any]:
+    """`framing evaluate`: metrics JSON (+ PNG when `out` is given)."""
+    scorer = Scorer(model_dir, precision=precision)
+    metrics = evaluate_examples(scorer, load_examples(data, config_for_model(scorer)))
+    metrics.update({"data": str(data), "model_version": scorer.version, "precision": precision})
+    if out:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        plot_metrics(metrics, out / "metrics.png", f"{Path(data).name} ({precision})")
+    return metrics

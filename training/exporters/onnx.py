@@ -1,0 +1,129 @@
+"""Export to ONNX (fp32), quantize to int8, and check both against torch.
+
+Export fails loudly: fp32 must match torch within 1e-4 in probability, int8 must
+agree with fp32 on at least 99% of label decisions. The figures go to metrics.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+
+from model.scorer import Scorer
+from model.session import ONNX_FILES, output_name
+from training.modeling import MultiHeadClassifier, ProbabilityModule
+
+log = logging.getLogger(__name__)
+
+MAX_FP32_DELTA = 1e-4
+MIN_INT8_AGREEMENT = 0.99
+OPSET = 17
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def export_fp32(model: MultiHeadClassifier, path: Path, vocab_size: int) -> None:
+    model.eval()
+    wrapper = ProbabilityModule(model).eval()
+    dummy = (
+        torch.randint(5, max(6, vocab_size - 1), (2, 16), dtype=torch.long),
+        torch.ones(2, 16, dtype=torch.long),
+    )
+    outputs = [output_name(h.name) for h in model.specs]
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
+    axes.update({name: {0: "batch"} for name in outputs})
+    # The TorchScript exporter: mature for BERT-style graphs and exact dynamic axes.
+    torch.onnx.export(
+        wrapper, dummy, str(path), input_names=["input_ids", "attention_mask"],
+        output_names=outputs, dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+    )
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    # Dynamic quantization: int8 weights, activations quantized on the fly; the usual
+    # CPU recipe for transformer encoders.
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def torch_probabilities(
+    model: MultiHeadClassifier, scorer: Scorer, texts: list[str], batch_size: int = 64
+) -> list[np.ndarray]:
+    """Torch probabilities per head, computed on exactly the token ids onnxruntime sees."""
+    windows = scorer.tokenizer.encode(texts)
+    rows = [w.ids[0] for w in windows]
+    outs: list[list[np.ndarray]] = [[] for _ in model.specs]
+    model.eval()
+    with torch.inference_mode():
+        for b in range(0, len(rows), batch_size):
+            ids, mask = scorer.tokenizer.pad(rows[b : b + batch_size])
+            probs = model.probabilities(torch.from_numpy(ids), torch.from_numpy(mask))
+            for k, p in enumerate(probs):
+                outs[k].append(p.numpy())
+    return [np.concatenate(o) for o in outs]
+
+
+def onnx_probabilities(scorer: Scorer, texts: list[str]) -> list[np.ndarray]:
+    windows = scorer.tokenizer.encode(texts)
+    rows = [w.ids[0] for w in windows]
+    outs: list[list[np.ndarray]] = [[] for _ in scorer.schema.heads]
+    for b in range(0, len(rows), scorer.batch_size):
+        ids, mask = scorer.tokenizer.pad(rows[b : b + scorer.batch_size])
+        res = scorer.session.run(ids, mask)
+        for k, h in enumerate(scorer.schema.heads):
+            outs[k].append(res[output_name(h.name)])
+    return [np.concatenate(o) for o in outs]
+
+
+def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    """Share of (sentence, head) label decisions that two probability sets agree on."""
+    agree = total = 0
+    for k, h in enumerate(scorer.schema.heads):
+        if h.multi:
+            t = np.array([h.thresholds[lab] for lab in h.labels])
+            same = ((a[k] >= t) == (b[k] >= t)).all(axis=1)
+        else:
+            same = a[k].argmax(1) == b[k].argmax(1)
+        agree += int(same.sum())
+        total += len(same)
+    return agree / total if total else 1.0
+
+
+def export_and_check(model: MultiHeadClassifier, model_dir: Path, texts: list[str], vocab_size: int) -> dict[str, Any]:
+    """Write model.onnx and model.int8.onnx into model_dir (schema and tokenizer already
+    there) and return the parity figures; raise ExportError when a check fails."""
+    fp32_path = model_dir / ONNX_FILES["fp32"]
+    int8_path = model_dir / ONNX_FILES["int8"]
+    export_fp32(model, fp32_path, vocab_size)
+    quantize_int8(fp32_path, int8_path)
+
+    fp32 = Scorer(model_dir, precision="fp32")
+    int8 = Scorer(model_dir, precision="int8")
+    ref = torch_probabilities(model, fp32, texts)
+    p32 = onnx_probabilities(fp32, texts)
+    p8 = onnx_probabilities(int8, texts)
+    delta = max(float(np.abs(r - o).max()) for r, o in zip(ref, p32, strict=True)) if texts else 0.0
+    agreement = label_agreement(fp32, p32, p8)
+    int8_delta = max(float(np.abs(r - o).max()) for r, o in zip(p32, p8, strict=True)) if texts else 0.0
+    parity = {
+        "sentences": len(texts),
+        "fp32_vs_torch_max_abs_prob_delta": delta,
+        "int8_vs_fp32_label_agreement": round(agreement, 5),
+        "int8_vs_fp32_max_abs_prob_delta": round(int8_delta, 5),
+        "fp32_bytes": fp32_path.stat().st_size,
+        "int8_bytes": int8_path.stat().st_size,
+    }
+    log.info("export parity: %s", parity)
+    if delta > MAX_FP32_DELTA:
+        raise ExportError(f"fp32 ONNX differs from torch by {delta:.2e} > {MAX_FP32_DELTA:.0e}")
+    if agreement < MIN_INT8_AGREEMENT:
+        raise ExportError(
+            f"int8 agrees with fp32 on {agreement:.2%} of labels < {MIN_INT8_AGREEMENT:.0%}"
+        )
+    return parity

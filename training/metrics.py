@@ -1,0 +1,66 @@
+"""Per-label precision/recall/F1, micro and macro F1 per head, confusion matrices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from model.schema import HeadSpec
+
+
+def head_metrics(head: HeadSpec, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """y_true/y_pred: multi-hot (n, labels) for multi-label heads, indices (n,) otherwise."""
+    n_labels = len(head.labels)
+    p, r, f, s = precision_recall_fscore_support(
+        y_true, y_pred, average=None, labels=list(range(n_labels)), zero_division=0
+    )
+    out: dict[str, Any] = {
+        "per_label": {
+            lab: {"precision": round(float(p[j]), 4), "recall": round(float(r[j]), 4),
+                  "f1": round(float(f[j]), 4), "support": int(s[j])}
+            for j, lab in enumerate(head.labels)
+        },
+        "macro_f1": round(float(f1_score(y_true, y_pred, average="macro", zero_division=0,
+                                         labels=list(range(n_labels)))), 4),
+        "micro_f1": round(float(f1_score(y_true, y_pred, average="micro", zero_division=0,
+                                         labels=list(range(n_labels)))), 4),
+        "n": int(len(y_true)),
+    }
+    if head.multi:
+        out["exact_match"] = round(float((y_true == y_pred).all(axis=1).mean()), 4) if len(y_true) else 0.0
+    else:
+        out["accuracy"] = round(float((y_true == y_pred).mean()), 4) if len(y_true) else 0.0
+        out["confusion"] = {
+            "labels": list(head.labels),  # rows: true label, columns: predicted
+            "matrix": confusion_matrix(y_true, y_pred, labels=list(range(n_labels))).tolist(),
+        }
+    return out
+
+
+def predictions(head: HeadSpec, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:
+    if head.multi:
+        t = np.array([(thresholds or {}).get(lab, 0.5) for lab in head.labels], dtype=np.float32)
+        return (probs >= t).astype(int)
+    return probs.argmax(axis=1)
+
+
+def tune_thresholds(head: HeadSpec, y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Per-label threshold that maximises that label's F1 on dev (ties: closest to 0.5)."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    out: dict[str, float] = {}
+    for j, lab in enumerate(head.labels):
+        best = (-1.0, 0.0, 0.5)
+        for t in grid:
+            f = f1_score(y_true[:, j], (probs[:, j] >= t).astype(int), zero_division=0)
+            key = (round(float(f), 6), -abs(float(t) - 0.5))
+            if key > best[:2]:
+                best = (key[0], key[1], float(t))
+        out[lab] = best[2]
+    return out
+
+
+def overall_macro(metrics: dict[str, dict[str, Any]]) -> float:
+    """Mean of the heads' macro-F1: the early-stopping criterion."""
+    return float(np.mean([m["macro_f1"] for m in metrics.values()]))
