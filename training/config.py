@@ -46,6 +46,13 @@ class TrainConfig(_Strict):
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
 
 
+class ExportConfig(_Strict):
+    """Gates the export must pass, or training fails."""
+
+    max_fp32_delta: float = Field(default=1e-4, gt=0)  # max |torch - onnx fp32| probability
+    min_int8_agreement: float = Field(default=0.99, ge=0, le=1)  # int8 vs fp32 label decisions
+
+
 class Config(_Strict):
     name: str = "framing"
     schema_version: str = "1"
@@ -53,6 +60,7 @@ class Config(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     model: BaseModelConfig
     train: TrainConfig = Field(default_factory=TrainConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
 
     @model_validator(mode="after")
     def _unique_heads(self) -> Config:

@@ -47,17 +47,21 @@ def predictions(head: HeadSpec, probs: np.ndarray, thresholds: dict[str, float] 
 
 
 def tune_thresholds(head: HeadSpec, y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """Per-label threshold that maximises that label's F1 on dev (ties: closest to 0.5)."""
-    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    """Per-label threshold that maximises that label's F1 on dev.
+
+    Many thresholds tie (any cut between the same two dev scores gives the same F1);
+    take the middle of the tied run nearest 0.5, so the cut keeps a margin from the dev
+    scores on both sides instead of sitting against one of them.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 3)
     out: dict[str, float] = {}
     for j, lab in enumerate(head.labels):
-        best = (-1.0, 0.0, 0.5)
-        for t in grid:
-            f = f1_score(y_true[:, j], (probs[:, j] >= t).astype(int), zero_division=0)
-            key = (round(float(f), 6), -abs(float(t) - 0.5))
-            if key > best[:2]:
-                best = (key[0], key[1], float(t))
-        out[lab] = best[2]
+        f1s = np.array([f1_score(y_true[:, j], (probs[:, j] >= t).astype(int), zero_division=0)
+                        for t in grid])
+        best = np.flatnonzero(np.isclose(f1s, f1s.max()))
+        runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
+        run = min(runs, key=lambda r: np.abs(grid[r] - 0.5).min())
+        out[lab] = float(grid[run[len(run) // 2]])
     return out
 
 

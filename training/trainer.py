@@ -46,7 +46,7 @@ def loss_functions(config: Config, train: Dataset) -> dict[str, torch.nn.Module]
     """BCE for multi-label heads, CE for single-label; weighted against imbalance."""
     losses: dict[str, torch.nn.Module] = {}
     for h in config.heads:
-        y = np.array(train[target_column(h.name)])
+        y = np.array(list(train[target_column(h.name)]))
         if h.multi:
             pos = y.sum(0)
             # sqrt of neg/pos: lifts rare labels without swamping precision.
@@ -93,7 +93,7 @@ def split_metrics(config: Config, ds: Dataset, probs: dict[str, np.ndarray],
                   thresholds: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     out = {}
     for h in config.heads:
-        y = np.array(ds[target_column(h.name)])
+        y = np.array(list(ds[target_column(h.name)]))
         out[h.name] = head_metrics(h, y, predictions(h, probs[h.name], (thresholds or {}).get(h.name)))
     return out
 
@@ -175,7 +175,7 @@ def train(
     # Per-label thresholds on dev for multi-label heads.
     dev_probs = predict_probs(model, dev_ds, tokenizer, config)
     thresholds = {
-        h.name: tune_thresholds(h, np.array(dev_ds[target_column(h.name)]), dev_probs[h.name])
+        h.name: tune_thresholds(h, np.array(list(dev_ds[target_column(h.name)])), dev_probs[h.name])
         for h in config.heads if h.multi
     }
 
@@ -192,9 +192,9 @@ def train(
     schema.save(output)
     tokenizer.backend_tokenizer.save(str(output / TOKENIZER_FILE))
     # Parity on dev, test and up to 2,000 training sentences: more decisions, firmer figure.
-    parity_texts = dev_ds["text"] + (splits["test"]["text"] if "test" in splits else [])
-    parity_texts += train_ds.select(range(min(2000, len(train_ds))))["text"]
-    parity = export_and_check(model, output, parity_texts, tokenizer.vocab_size)
+    parity_texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
+    parity_texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
+    parity = export_and_check(model, output, parity_texts, tokenizer.vocab_size, config.export)
 
     # Metrics of the shipped int8 model, through the same path that serves it.
     scorer = Scorer(output, precision="int8")

@@ -1,7 +1,8 @@
 """Export to ONNX (fp32), quantize to int8, and check both against torch.
 
-Export fails loudly: fp32 must match torch within 1e-4 in probability, int8 must
-agree with fp32 on at least 99% of label decisions. The figures go to metrics.json.
+Export fails loudly: by default fp32 must match torch within 1e-4 in probability and
+int8 must agree with fp32 on at least 99% of label decisions (config `export:`).
+The figures go to metrics.json.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from model.scorer import Scorer
 from model.session import ONNX_FILES, output_name
+from training.config import ExportConfig
 from training.modeling import MultiHeadClassifier, ProbabilityModule
 
 log = logging.getLogger(__name__)
 
-MAX_FP32_DELTA = 1e-4
-MIN_INT8_AGREEMENT = 0.99
 OPSET = 17
 
 
@@ -95,7 +95,21 @@ def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray]) ->
     return agree / total if total else 1.0
 
 
-def export_and_check(model: MultiHeadClassifier, model_dir: Path, texts: list[str], vocab_size: int) -> dict[str, Any]:
+def check_parity(parity: dict[str, Any], limits: ExportConfig) -> None:
+    delta = parity["fp32_vs_torch_max_abs_prob_delta"]
+    agreement = parity["int8_vs_fp32_label_agreement"]
+    if delta > limits.max_fp32_delta:
+        raise ExportError(f"fp32 ONNX differs from torch by {delta:.2e} > {limits.max_fp32_delta:.0e}")
+    if agreement < limits.min_int8_agreement:
+        raise ExportError(
+            f"int8 agrees with fp32 on {agreement:.2%} of labels < {limits.min_int8_agreement:.0%}"
+        )
+
+
+def export_and_check(
+    model: MultiHeadClassifier, model_dir: Path, texts: list[str], vocab_size: int,
+    limits: ExportConfig | None = None,
+) -> dict[str, Any]:
     """Write model.onnx and model.int8.onnx into model_dir (schema and tokenizer already
     there) and return the parity figures; raise ExportError when a check fails."""
     fp32_path = model_dir / ONNX_FILES["fp32"]
@@ -120,10 +134,5 @@ def export_and_check(model: MultiHeadClassifier, model_dir: Path, texts: list[st
         "int8_bytes": int8_path.stat().st_size,
     }
     log.info("export parity: %s", parity)
-    if delta > MAX_FP32_DELTA:
-        raise ExportError(f"fp32 ONNX differs from torch by {delta:.2e} > {MAX_FP32_DELTA:.0e}")
-    if agreement < MIN_INT8_AGREEMENT:
-        raise ExportError(
-            f"int8 agrees with fp32 on {agreement:.2%} of labels < {MIN_INT8_AGREEMENT:.0%}"
-        )
+    check_parity(parity, limits or ExportConfig())
     return parity

@@ -1,0 +1,270 @@
+"""`framing score`: stream documents from files through the scorer into JSONL or CSV.
+
+Memory stays flat: records are read lazily and scored in small chunks, with at most
+two chunks per worker in flight. A bad record becomes an error record in the output
+(with its file and line) and the run goes on; Ctrl-C closes a valid output file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import multiprocessing as mp
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from model.schema import ModelSchema
+from model.scorer import Scorer
+
+log = logging.getLogger(__name__)
+CHUNK_DOCS = 32
+
+
+@dataclass
+class ScoreOptions:
+    model_dir: Path
+    precision: str = "int8"
+    text_column: str = "text"
+    id_column: str = "id"
+    batch_size: int = 32
+    threads: int | None = None
+    workers: int = 1
+    progress: bool = True
+
+
+@dataclass
+class Record:
+    id: str
+    source: str
+    line: int | None
+    text: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Stats:
+    documents: int = 0
+    sentences: int = 0
+    errors: int = 0
+    interrupted: bool = False
+
+
+# -- reading -------------------------------------------------------------------
+def _check_text(rec: Record) -> Record:
+    if rec.error is None:
+        if not isinstance(rec.text, str):
+            rec.error = "field 'text' is missing or not a string"
+        elif not rec.text.strip():
+            rec.error = "empty document: no text"
+        elif any("\udc80" <= ch <= "\udcff" for ch in rec.text):
+            rec.error = "invalid UTF-8 in text"
+            rec.text = None
+    return rec
+
+
+def read_jsonl(path: Path, opts: ScoreOptions) -> Iterator[Record]:
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            rec = Record(id=f"{path.name}:{n}", source=str(path), line=n)
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                rec.error = f"invalid UTF-8 at byte {e.start} of the line"
+            except json.JSONDecodeError as e:
+                rec.error = f"malformed JSON: {e.msg} at column {e.colno}"
+            else:
+                if not isinstance(obj, dict):
+                    rec.error = f"expected a JSON object, got {type(obj).__name__}"
+                else:
+                    if obj.get(opts.id_column) is not None:
+                        rec.id = str(obj.pop(opts.id_column))
+                    rec.text = obj.pop(opts.text_column, None)
+                    rec.extra = obj
+            yield _check_text(rec)
+
+
+def read_csv(path: Path, opts: ScoreOptions) -> Iterator[Record]:
+    # surrogateescape keeps reading past bad bytes; the record holding them is flagged.
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or opts.text_column not in reader.fieldnames:
+            yield Record(id=f"{path.name}:1", source=str(path), line=1,
+                         error=f"no column {opts.text_column!r} in header {reader.fieldnames}")
+            return
+        start = 2
+        for row in reader:
+            rec = Record(id=f"{path.name}:{start}", source=str(path), line=start)
+            if None in row:  # more cells than header columns
+                rec.error = f"{len(row) - 1 + len(row[None])} fields where the header has {len(reader.fieldnames)}"
+            else:
+                if row.get(opts.id_column):
+                    rec.id = row.pop(opts.id_column)
+                rec.text = row.pop(opts.text_column)
+                rec.extra = {k: v for k, v in row.items() if k is not None}
+            start = reader.line_num + 1
+            yield _check_text(rec)
+
+
+def read_txt(path: Path, root: Path | None = None) -> Iterator[Record]:
+    name = str(path.relative_to(root)) if root else path.name
+    rec = Record(id=name, source=str(path), line=None)
+    try:
+        rec.text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        rec.error = f"invalid UTF-8 at byte {e.start}"
+    yield _check_text(rec)
+
+
+def iter_records(inputs: list[Path], opts: ScoreOptions) -> Iterator[Record]:
+    for path in inputs:
+        if path.is_dir():
+            for f in sorted(path.rglob("*.txt")):
+                yield from read_txt(f, path)
+        elif not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        elif path.suffix.lower() == ".jsonl":
+            yield from read_jsonl(path, opts)
+        elif path.suffix.lower() == ".csv":
+            yield from read_csv(path, opts)
+        else:
+            yield from read_txt(path)
+
+
+# -- writing -------------------------------------------------------------------
+class JsonlWriter:
+    def __init__(self, fh: TextIO, schema: ModelSchema, version: str) -> None:
+        self.fh, self.model = fh, {"name": schema.name, "version": version}
+
+    def write(self, rec: Record, doc: dict[str, Any] | None) -> None:
+        if rec.error:
+            out = {"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line}
+        else:
+            out = {"id": rec.id, **rec.extra, **(doc or {}), "model": self.model}
+        self.fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+
+class CsvWriter:
+    """One row per sentence; an error record is one row with the error column set."""
+
+    def __init__(self, fh: TextIO, schema: ModelSchema, version: str) -> None:
+        self.schema = schema
+        self.columns = ["id", "sentence", "start", "end", "text"]
+        self.columns += [h.name for h in schema.heads]
+        self.columns += [f"{h.name}.{lab}" for h in schema.heads for lab in h.labels]
+        self.columns += ["truncated", "error", "source", "line"]
+        self.w = csv.DictWriter(fh, fieldnames=self.columns)
+        self.w.writeheader()
+
+    def write(self, rec: Record, doc: dict[str, Any] | None) -> None:
+        if rec.error or doc is None:
+            self.w.writerow({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
+            return
+        for s in doc["sentences"]:
+            row = {"id": rec.id, "sentence": s["index"], "start": s["start"], "end": s["end"],
+                   "text": s["text"], "truncated": int(s["truncated"])}
+            for h in self.schema.heads:
+                labels = s["labels"][h.name]
+                row[h.name] = ";".join(labels) if isinstance(labels, list) else labels
+                for lab in h.labels:
+                    row[f"{h.name}.{lab}"] = s["scores"][h.name][lab]
+            self.w.writerow(row)
+
+
+# -- scoring -------------------------------------------------------------------
+_worker_scorer: Scorer | None = None
+
+
+def _init_worker(opts: ScoreOptions) -> None:
+    global _worker_scorer
+    _worker_scorer = Scorer(opts.model_dir, precision=opts.precision,  # type: ignore[arg-type]
+                            threads=opts.threads, batch_size=opts.batch_size)
+
+
+def _score_chunk(chunk: list[Record]) -> list[dict[str, Any] | None]:
+    assert _worker_scorer is not None
+    good = [r for r in chunk if not r.error]
+    docs = iter(_worker_scorer.score_documents([r.text or "" for r in good]))
+    return [None if r.error else next(docs).to_dict() for r in chunk]
+
+
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def score_files(inputs: list[Path], output: Path, opts: ScoreOptions) -> Stats:
+    for path in inputs:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    schema = ModelSchema.load(opts.model_dir)
+    workers = max(1, opts.workers)
+    if opts.threads is None:
+        opts.threads = max(1, (os.cpu_count() or 1) // workers)
+    stats = Stats()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pool = None
+    if workers > 1:
+        pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(opts,))
+    else:
+        _init_worker(opts)
+    assert _worker_scorer is not None or pool is not None
+    version = _worker_scorer.version if _worker_scorer else Scorer(opts.model_dir, threads=1).version
+    bar = tqdm(unit="doc", disable=not opts.progress, file=sys.stderr, dynamic_ncols=True)
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer = (CsvWriter if output.suffix.lower() == ".csv" else JsonlWriter)(fh, schema, version)
+
+        def emit(chunk: list[Record], docs: list[dict[str, Any] | None]) -> None:
+            for rec, doc in zip(chunk, docs, strict=True):
+                writer.write(rec, doc)
+                stats.documents += 1
+                if rec.error:
+                    stats.errors += 1
+                    log.warning("%s line %s (id %s): %s", rec.source, rec.line, rec.id, rec.error)
+                else:
+                    stats.sentences += len(doc["sentences"]) if doc else 0
+            fh.flush()  # every finished chunk is on disk: an interrupt loses nothing done
+            bar.update(len(chunk))
+            elapsed = bar.format_dict.get("elapsed") or 0.0
+            rate = stats.sentences / elapsed if elapsed else 0.0
+            bar.set_postfix(sentences=stats.sentences, sent_per_s=f"{rate:.0f}", errors=stats.errors)
+
+        try:
+            chunks = _chunks(iter_records(inputs, opts), CHUNK_DOCS)
+            if pool is None:
+                for chunk in chunks:
+                    emit(chunk, _score_chunk(chunk))
+            else:
+                pending: deque = deque()
+                for chunk in chunks:
+                    pending.append((chunk, pool.apply_async(_score_chunk, (chunk,))))
+                    while len(pending) >= 2 * workers:
+                        done, res = pending.popleft()
+                        emit(done, res.get())
+                while pending:
+                    done, res = pending.popleft()
+                    emit(done, res.get())
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            log.warning("interrupted: %d documents written to %s", stats.documents, output)
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.terminate()
+    return stats
