@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -74,8 +74,8 @@ def data_check(
 def data_report(
     file: Path,
     config: Annotated[Path, typer.Option()] = DEFAULT_CONFIG,
-    actors: Annotated[Optional[Path], typer.Option(help="one actor name per line")] = Path("data/actors.txt"),
-    output: Annotated[Optional[Path], typer.Option("-o", "--output")] = None,
+    actors: Annotated[Path | None, typer.Option(help="one actor name per line")] = Path("data/actors.txt"),
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """Write a Markdown description of a labelled CSV (counts, lengths, actors)."""
     from training.report import corpus_report
@@ -91,9 +91,9 @@ def data_report(
 def train(
     ctx: typer.Context,
     config: Annotated[Path, typer.Option(help="training config (YAML)")] = DEFAULT_CONFIG,
-    data: Annotated[Optional[list[Path]], typer.Option(help="CSV file(s); default: the config's")] = None,
+    data: Annotated[list[Path] | None, typer.Option(help="CSV file(s); default: the config's")] = None,
     out: Annotated[Path, typer.Option(help="model directory to write")] = DEFAULT_MODEL,
-    eval_data: Annotated[Optional[list[str]], typer.Option("--eval", help="NAME=CSV extra evaluation set")] = None,
+    eval_data: Annotated[list[str] | None, typer.Option("--eval", help="NAME=CSV extra evaluation set")] = None,
     verbose: bool = False,
 ) -> None:
     """Fine-tune and export a model directory. Override config keys: --train.lr 3e-5."""
@@ -138,7 +138,7 @@ def build_default(
 def evaluate(
     model: Annotated[Path, typer.Option(help="model directory")] = DEFAULT_MODEL,
     data: Annotated[Path, typer.Option(help="labelled CSV")] = ...,
-    out: Annotated[Optional[Path], typer.Option(help="folder for metrics.json and metrics.png")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for metrics.json and metrics.png")] = None,
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
 ) -> None:
     """Per-label precision/recall/F1 of a model directory on a labelled CSV."""
@@ -164,7 +164,7 @@ def score(
     text_column: Annotated[str, typer.Option(help="CSV text column")] = "text",
     id_column: Annotated[str, typer.Option(help="CSV id column")] = "id",
     batch_size: Annotated[int, typer.Option(help="sentences per inference batch")] = 32,
-    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads per worker")] = None,
+    threads: Annotated[int | None, typer.Option(help="onnxruntime threads per worker")] = None,
     workers: Annotated[int, typer.Option(help="scoring processes")] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
@@ -191,10 +191,10 @@ def score(
 
 @app.command()
 def serve(
-    model: Annotated[Optional[Path], typer.Option(help="model directory [env FRAMING_MODEL]")] = None,
-    host: Annotated[Optional[str], typer.Option(help="[env FRAMING_HOST]")] = None,
-    port: Annotated[Optional[int], typer.Option(help="[env FRAMING_PORT]")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="server processes [env FRAMING_WORKERS]")] = None,
+    model: Annotated[Path | None, typer.Option(help="model directory [env FRAMING_MODEL]")] = None,
+    host: Annotated[str | None, typer.Option(help="[env FRAMING_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env FRAMING_PORT]")] = None,
+    workers: Annotated[int | None, typer.Option(help="server processes [env FRAMING_WORKERS]")] = None,
     build: Annotated[bool, typer.Option(help="build the default model first if missing")] = True,
 ) -> None:
     """Serve the REST API and the analyst page (uvicorn)."""

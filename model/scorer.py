@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from model.schema import ModelSchema
-from model.segment import split_sentences
+from model.segment import Span, split_sentences
 from model.session import ONNX_FILES, OnnxSession, Precision, output_name
 from model.summary import summarize
 from model.tokenize import TOKENIZER_FILE, SentenceTokenizer
@@ -103,19 +103,15 @@ class Scorer:
                 probs[h.name][idx] = out[output_name(h.name)]
         results: list[dict[str, np.ndarray]] = [{} for _ in texts]
         owner = np.array([i for i, _ in flat])
+        counts = np.bincount(owner, minlength=len(texts)).astype(np.float32)[:, None]
         for h in heads:
-            p = probs[h.name]
-            if all(len(w.ids) == 1 for w in windows):
-                per_text = p
+            # Windows of one sentence: a frame anywhere counts (max); a choice is averaged.
+            per_text = np.zeros((len(texts), len(h.labels)), dtype=np.float32)
+            if h.multi:
+                np.maximum.at(per_text, owner, probs[h.name])
             else:
-                # Windows of one sentence: a frame anywhere counts (max); a choice is averaged.
-                agg = np.maximum if h.multi else np.add
-                per_text = np.zeros((len(texts), p.shape[1]), dtype=np.float32)
-                if h.multi:
-                    np.maximum.at(per_text, owner, p)
-                else:
-                    agg.at(per_text, owner, p)
-                    per_text /= np.array([len(w.ids) for w in windows], dtype=np.float32)[:, None]
+                np.add.at(per_text, owner, probs[h.name])
+                per_text /= counts
             for i in range(len(texts)):
                 results[i][h.name] = per_text[i]
         return results, [w.truncated for w in windows]
@@ -142,8 +138,14 @@ class Scorer:
         """Segment and score several documents in shared batches."""
         self.check_thresholds(thresholds)
         spans = [split_sentences(t) for t in texts]
-        flat = [s.text for doc in spans for s in doc]
-        probs, truncated = self.predict(flat)
+        probs, truncated = self.predict([s.text for doc in spans for s in doc])
+        return self.assemble(spans, probs, truncated, thresholds)
+
+    def assemble(
+        self, spans: list[list[Span]], probs: list[dict[str, np.ndarray]], truncated: list[bool],
+        thresholds: Thresholds | None = None,
+    ) -> list[DocumentResult]:
+        """Documents from their sentence spans and the flat per-sentence predictions."""
         docs: list[DocumentResult] = []
         k = 0
         for doc_spans in spans:

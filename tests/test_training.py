@@ -43,7 +43,6 @@ def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
     from model.schema import ModelSchema, TrainedHead
     from model.scorer import Scorer
     from model.tokenize import TOKENIZER_FILE
-    from training.config import load_config
     from training.exporters.onnx import export_fp32, onnx_probabilities, torch_probabilities
     from training.modeling import MultiHeadClassifier
 

@@ -1,0 +1,1 @@
+"""FastAPI service over the inference core. Imports `model/` only, never torch."""

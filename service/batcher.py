@@ -1,0 +1,106 @@
+"""Micro-batching: concurrent requests share onnxruntime calls.
+
+Requests queue up; one worker thread takes what has arrived within a short wait
+(up to a token budget), runs one `predict` over every sentence of every request,
+then splits the results back, each request with its own thresholds. Inference
+never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from model.scorer import DocumentResult, Scorer, Thresholds
+from model.segment import Span, split_sentences
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    spans: list[list[Span]]
+    thresholds: Thresholds | None
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+    tokens: int = 0
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    def __init__(self, scorer: Scorer, metrics: Metrics, max_wait_ms: float, max_tokens: int) -> None:
+        self.scorer, self.metrics = scorer, metrics
+        self.max_wait = max_wait_ms / 1000
+        self.max_tokens = max_tokens
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
+        self._thread.start()
+
+    async def score(self, texts: list[str], thresholds: Thresholds | None) -> list[DocumentResult]:
+        self.scorer.check_thresholds(thresholds)
+        loop = asyncio.get_running_loop()
+        spans = [split_sentences(t) for t in texts]
+        # ~4 characters a token in English news: good enough for a batch budget.
+        tokens = sum(len(s.text) for doc in spans for s in doc) // 4 + 1
+        job = _Job(spans, thresholds, loop.create_future(), loop, tokens)
+        self._queue.put(job)
+        return await job.future
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the queued jobs, then stop the worker."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _collect(self, first: _Job) -> tuple[list[_Job], bool]:
+        jobs, tokens, stop = [first], first.tokens, False
+        deadline = time.perf_counter() + self.max_wait
+        while tokens < self.max_tokens:
+            remaining = deadline - time.perf_counter()
+            try:
+                job = self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stop = True
+                break
+            jobs.append(job)
+            tokens += job.tokens
+        return jobs, stop
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            jobs, stop = self._collect(first)
+            try:
+                flat = [s.text for job in jobs for doc in job.spans for s in doc]
+                probs, truncated = self.scorer.predict(flat)
+                self.metrics.batch_requests.observe(len(jobs))
+                self.metrics.batch_sentences.observe(len(flat))
+                k = 0
+                for job in jobs:
+                    n = sum(len(doc) for doc in job.spans)
+                    docs = self.scorer.assemble(job.spans, probs[k : k + n], truncated[k : k + n],
+                                                job.thresholds)
+                    k += n
+                    job.loop.call_soon_threadsafe(_resolve, job.future, docs, None)
+            except Exception as e:  # noqa: BLE001 - handed to every waiting request
+                log.exception("inference failed")
+                for job in jobs:
+                    job.loop.call_soon_threadsafe(_resolve, job.future, None, e)
+
+
+def _resolve(future: asyncio.Future, result: object, error: BaseException | None) -> None:
+    if future.done():  # the client went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

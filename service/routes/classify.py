@@ -1,0 +1,62 @@
+"""POST /v1/classify."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from service.auth import require_api_key
+from service.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    DocumentResult,
+    ErrorResponse,
+    ModelRef,
+)
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+
+def require_json(request: Request) -> None:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HTTPException(415,
+                            f"content type must be application/json, got {ctype or 'none'!r}")
+
+
+@router.post(
+    "/v1/classify", response_model=ClassifyResponse, response_model_exclude_none=True,
+    dependencies=[Depends(require_json)],
+    responses={400: {"model": ErrorResponse}, 401: {"model": ErrorResponse},
+               413: {"model": ErrorResponse}, 415: {"model": ErrorResponse},
+               422: {"model": ErrorResponse}},
+    summary="Label every sentence of one or more documents",
+)
+async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
+    state = request.app.state
+    settings = state.settings
+    docs = body.docs()
+    if len(docs) > settings.max_documents:
+        raise HTTPException(413,
+                            f"{len(docs)} documents > limit {settings.max_documents}")
+    for i, d in enumerate(docs):
+        if len(d.text) > settings.max_chars:
+            raise HTTPException(413,
+                                f"documents[{i}]: {len(d.text)} characters > limit {settings.max_chars}")
+    thresholds = body.options.thresholds or None
+    try:
+        results = await state.batcher.score([d.text for d in docs], thresholds)
+    except ValueError as e:  # threshold overrides naming unknown heads or labels
+        raise HTTPException(422, str(e)) from None
+    m = state.metrics
+    out = []
+    for d, r in zip(docs, results, strict=True):
+        m.documents.inc()
+        m.sentences.inc(len(r.sentences))
+        for s in r.sentences:
+            for head, labels in s.labels.items():
+                for label in labels if isinstance(labels, list) else [labels]:
+                    m.labels.labels(head, label).inc()
+        payload = r.to_dict(body.options.include_sentences)
+        out.append(DocumentResult(id=d.id, **payload))
+    return ClassifyResponse(model=ModelRef(name=state.scorer.schema.name, version=state.scorer.version),
+                            documents=out)

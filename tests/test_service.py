@@ -1,0 +1,175 @@
+"""API contract: every route and every error the service promises."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+
+ARTICLE = "Russian missiles struck Kharkiv overnight.\nKyiv said it was ready to discuss a ceasefire."
+
+
+@pytest.fixture(scope="module")
+def client(trained_model_dir):
+    settings = Settings(model=trained_model_dir, max_documents=3, max_chars=2_000, max_body_bytes=20_000)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def keyed(trained_model_dir):
+    with TestClient(create_app(Settings(model=trained_model_dir, api_keys=["k1", "secret-2"]))) as c:
+        yield c
+
+
+def test_classify_text(client):
+    r = client.post("/v1/classify", json={"text": ARTICLE})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"]["name"] == "tiny" and len(body["model"]["version"]) == 12
+    (doc,) = body["documents"]
+    assert len(doc["sentences"]) == 2
+    for s in doc["sentences"]:
+        assert ARTICLE[s["start"] : s["end"]] == s["text"]
+        assert set(s["scores"]) == {"frames", "stance"}
+    assert doc["summary"]["sentences"] == 2
+    assert r.headers["x-request-id"]
+
+
+def test_classify_documents_and_options(client):
+    req = {"documents": [{"id": "a", "text": ARTICLE}, {"id": "b", "text": "Talks resumed in Geneva."}],
+           "options": {"include_sentences": False,
+                       "thresholds": {"frames": {"security_threat": 0.0}}}}
+    r = client.post("/v1/classify", json=req)
+    assert r.status_code == 200, r.text
+    docs = r.json()["documents"]
+    assert [d["id"] for d in docs] == ["a", "b"]
+    assert all("sentences" not in d for d in docs)
+    # A threshold of 0 puts the frame on every sentence.
+    assert docs[0]["summary"]["frames"]["security_threat"]["share"] == 1.0
+
+
+def test_request_id_is_echoed(client):
+    r = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ({"text": ""}, 422, "empty"),
+        ({"text": "   \n\t "}, 422, "empty"),
+        ({}, 422, "either"),
+        ({"text": "a", "documents": [{"text": "b"}]}, 422, "either"),
+        ({"documents": []}, 422, "invalid"),
+        ({"documents": [{"text": " "}]}, 422, "empty"),
+        ({"text": "ok text", "extra": 1}, 422, "invalid"),
+        ({"text": "ok text", "options": {"thresholds": {"nope": {"x": 0.1}}}}, 422, "unknown head"),
+        ({"text": "ok text", "options": {"thresholds": {"frames": {"security_threat": 2}}}}, 422, "less than or equal to 1"),
+        ({"text": "ok text", "options": {"thresholds": {"stance": {"neutral": 0.2}}}}, 422, "single-label"),
+        ({"documents": [{"text": "x"}] * 4}, 413, "4 documents"),
+        ({"text": "word " * 500}, 413, "characters"),
+    ],
+)
+def test_bad_requests_get_clear_errors(client, body, status, needle):
+    r = client.post("/v1/classify", json=body)
+    assert r.status_code == status, r.text
+    payload = r.json()
+    assert needle in (payload["error"] + str(payload["detail"]))
+    assert payload["request_id"] == r.headers["x-request-id"]
+
+
+def test_invalid_json_wrong_type_bad_utf8_and_oversize(client):
+    r = client.post("/v1/classify", content=b'{"text": ', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
+    r = client.post("/v1/classify", content=b"text=hi", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    r = client.post("/v1/classify", content=b'{"text": "caf\xe9 \xff"}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "UTF-8" in r.json()["error"]
+    r = client.post("/v1/classify", content=b"{" + b" " * 30_000 + b"}",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_oversize_chunked_body_is_refused_without_content_length(client):
+    def chunks():
+        for _ in range(30):
+            yield b" " * 1000
+
+    r = client.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_model_info(client):
+    info = client.get("/v1/model").json()
+    assert [h["name"] for h in info["heads"]] == ["frames", "stance"]
+    assert set(info["heads"][0]["thresholds"]) == set(info["heads"][0]["labels"])
+    assert info["precision"] == "int8" and info["max_length"] == 32
+    assert set(info["metrics"]) == {"dev", "test"}
+
+
+def test_health_ready_metrics(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    client.post("/v1/classify", json={"text": ARTICLE})
+    text = client.get("/metrics").text
+    assert 'framing_requests_total{method="POST",route="/v1/classify",status="200"}' in text
+    assert "framing_sentences_total" in text and "framing_batch_sentences_bucket" in text
+    assert 'framing_labels_total{head="stance"' in text
+
+
+def test_page_is_served(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+
+
+def test_openapi_has_examples(client):
+    spec = client.get("/openapi.json").json()
+    schema = spec["components"]["schemas"]["ClassifyRequest"]
+    assert schema["examples"][0]["text"]
+
+
+def test_auth_required_when_keys_set(keyed):
+    assert keyed.post("/v1/classify", json={"text": ARTICLE}).status_code == 401
+    assert keyed.get("/v1/model").status_code == 401
+    assert keyed.get("/metrics").status_code == 401
+    assert keyed.post("/v1/classify", json={"text": ARTICLE},
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert keyed.post("/v1/classify", json={"text": ARTICLE},
+                      headers={"Authorization": "Bearer secret-2"}).status_code == 200
+    assert keyed.get("/v1/model", headers={"X-API-Key": "k1"}).status_code == 200
+    # Probes stay open for orchestrators.
+    assert keyed.get("/healthz").status_code == 200
+    assert keyed.get("/readyz").status_code == 200
+
+
+def test_keys_never_logged(trained_model_dir, caplog):
+    import logging
+
+    with TestClient(create_app(Settings(model=trained_model_dir, api_keys=["topsecret"]))) as c:
+        with caplog.at_level(logging.DEBUG):
+            c.post("/v1/classify", json={"text": ARTICLE}, headers={"X-API-Key": "topsecret"})
+            c.post("/v1/classify", json={"text": ARTICLE}, headers={"X-API-Key": "guess"})
+    assert "topsecret" not in caplog.text and "guess" not in caplog.text
+
+
+def test_settings_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FRAMING_API_KEYS", "a, b")
+    monkeypatch.setenv("FRAMING_MAX_DOCUMENTS", "7")
+    monkeypatch.setenv("FRAMING_MODEL", str(tmp_path))
+    s = Settings()
+    assert s.api_keys == ["a", "b"] and s.max_documents == 7 and s.model == tmp_path
+
+
+def test_concurrent_requests_share_batches(client):
+    import concurrent.futures
+
+    texts = [f"Sentence number {i} about drone strikes on Odesa port." for i in range(16)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: client.post("/v1/classify", json={"text": t}), texts))
+    assert all(r.status_code == 200 for r in results)
+    assert [r.json()["documents"][0]["sentences"][0]["text"] for r in results] == texts
