@@ -28,6 +28,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile
 
 # pytest exits 5 when it collects no test; that is not a failure of the code.
 test: install browser lint

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Label news sentences by framing and stance.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Label news sentences by framing and stance.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 data_app = typer.Typer(help="Check and describe labelled CSVs.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -24,8 +25,10 @@ log = logging.getLogger("framing")
 
 
 def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -93,7 +96,9 @@ def train(
     config: Annotated[Path, typer.Option(help="training config (YAML)")] = DEFAULT_CONFIG,
     data: Annotated[list[Path] | None, typer.Option(help="CSV file(s); default: the config's")] = None,
     out: Annotated[Path, typer.Option(help="model directory to write")] = DEFAULT_MODEL,
-    eval_data: Annotated[list[str] | None, typer.Option("--eval", help="NAME=CSV extra evaluation set")] = None,
+    eval_data: Annotated[
+        list[str] | None, typer.Option("--eval", help="NAME=CSV extra evaluation set")
+    ] = None,
     verbose: bool = False,
 ) -> None:
     """Fine-tune and export a model directory. Override config keys: --train.lr 3e-5."""
@@ -107,8 +112,10 @@ def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> Non
     try:
         from training.trainer import train as run_training
     except ImportError as e:
-        _fail(f"training needs the train extra ({e.name} missing): "
-              "pip install torch==2.13.0 && pip install -e '.[train]'")
+        _fail(
+            f"training needs the train extra ({e.name} missing): "
+            "pip install torch==2.13.0 && pip install -e '.[train]'"
+        )
     from training.base import BaseModelError
     from training.data import DataError
     from training.exporters.onnx import ExportError
@@ -151,8 +158,12 @@ def evaluate(
         metrics = run_eval(model, data, out, precision)  # type: ignore[arg-type]
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e), 1)
-    typer.echo(json.dumps({h: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]}
-                           for h, m in metrics["heads"].items()}, indent=2))
+    typer.echo(
+        json.dumps(
+            {h: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]} for h, m in metrics["heads"].items()},
+            indent=2,
+        )
+    )
 
 
 @app.command()
@@ -176,15 +187,24 @@ def score(
         _fail(f"{model}: no model directory here; run `framing build-default` or pass --model")
     if output.suffix.lower() not in (".jsonl", ".csv"):
         _fail(f"{output}: output must end in .jsonl or .csv")
-    opts = ScoreOptions(model_dir=model, precision=precision, text_column=text_column,
-                        id_column=id_column, batch_size=batch_size, threads=threads,
-                        workers=workers, progress=progress)
+    opts = ScoreOptions(
+        model_dir=model,
+        precision=precision,
+        text_column=text_column,
+        id_column=id_column,
+        batch_size=batch_size,
+        threads=threads,
+        workers=workers,
+        progress=progress,
+    )
     try:
         stats = score_files(inputs, output, opts)
     except FileNotFoundError as e:
         _fail(str(e))
-    typer.echo(f"{stats.documents} documents, {stats.sentences} sentences, "
-               f"{stats.errors} error records -> {output}", err=True)
+    typer.echo(
+        f"{stats.documents} documents, {stats.sentences} sentences, {stats.errors} error records -> {output}",
+        err=True,
+    )
     if stats.interrupted:
         raise typer.Exit(130)
 
@@ -212,9 +232,20 @@ def serve(
             _fail(f"{settings.model}: no model directory; run `framing build-default`")
     import uvicorn
 
-    uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_config=None, timeout_graceful_shutdown=settings.drain_seconds)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        timeout_graceful_shutdown=settings.drain_seconds,
+    )
 
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

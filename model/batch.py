@@ -99,14 +99,20 @@ def read_csv(path: Path, opts: ScoreOptions) -> Iterator[Record]:
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or opts.text_column not in reader.fieldnames:
-            yield Record(id=f"{path.name}:1", source=str(path), line=1,
-                         error=f"no column {opts.text_column!r} in header {reader.fieldnames}")
+            yield Record(
+                id=f"{path.name}:1",
+                source=str(path),
+                line=1,
+                error=f"no column {opts.text_column!r} in header {reader.fieldnames}",
+            )
             return
         start = 2
         for row in reader:
             rec = Record(id=f"{path.name}:{start}", source=str(path), line=start)
             if None in row:  # more cells than header columns
-                rec.error = f"{len(row) - 1 + len(row[None])} fields where the header has {len(reader.fieldnames)}"
+                rec.error = (
+                    f"{len(row) - 1 + len(row[None])} fields where the header has {len(reader.fieldnames)}"
+                )
             else:
                 if row.get(opts.id_column):
                     rec.id = row.pop(opts.id_column)
@@ -171,8 +177,14 @@ class CsvWriter:
             self.w.writerow({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
             return
         for s in doc["sentences"]:
-            row = {"id": rec.id, "sentence": s["index"], "start": s["start"], "end": s["end"],
-                   "text": s["text"], "truncated": int(s["truncated"])}
+            row = {
+                "id": rec.id,
+                "sentence": s["index"],
+                "start": s["start"],
+                "end": s["end"],
+                "text": s["text"],
+                "truncated": int(s["truncated"]),
+            }
             for h in self.schema.heads:
                 labels = s["labels"][h.name]
                 row[h.name] = ";".join(labels) if isinstance(labels, list) else labels
@@ -187,8 +199,12 @@ _worker_scorer: Scorer | None = None
 
 def _init_worker(opts: ScoreOptions) -> None:
     global _worker_scorer
-    _worker_scorer = Scorer(opts.model_dir, precision=opts.precision,  # type: ignore[arg-type]
-                            threads=opts.threads, batch_size=opts.batch_size)
+    _worker_scorer = Scorer(
+        opts.model_dir,
+        precision=opts.precision,  # type: ignore[arg-type]
+        threads=opts.threads,
+        batch_size=opts.batch_size,
+    )
 
 
 def _score_chunk(chunk: list[Record]) -> list[dict[str, Any] | None]:

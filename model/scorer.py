@@ -33,8 +33,13 @@ class SentenceResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index, "start": self.start, "end": self.end, "text": self.text,
-            "labels": self.labels, "scores": self.scores, "truncated": self.truncated,
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "labels": self.labels,
+            "scores": self.scores,
+            "truncated": self.truncated,
         }
 
 
@@ -124,17 +129,14 @@ class Scorer:
             if h.multi:
                 over = (thresholds or {}).get(h.name, {})
                 labels[h.name] = [
-                    lab for j, lab in enumerate(h.labels)
-                    if p[j] >= over.get(lab, h.thresholds[lab])
+                    lab for j, lab in enumerate(h.labels) if p[j] >= over.get(lab, h.thresholds[lab])
                 ]
             else:
                 labels[h.name] = h.labels[int(np.argmax(p))]
         return labels
 
     # -- documents -------------------------------------------------------------
-    def score_documents(
-        self, texts: list[str], thresholds: Thresholds | None = None
-    ) -> list[DocumentResult]:
+    def score_documents(self, texts: list[str], thresholds: Thresholds | None = None) -> list[DocumentResult]:
         """Segment and score several documents in shared batches."""
         self.check_thresholds(thresholds)
         spans = [split_sentences(t) for t in texts]
@@ -142,7 +144,10 @@ class Scorer:
         return self.assemble(spans, probs, truncated, thresholds)
 
     def assemble(
-        self, spans: list[list[Span]], probs: list[dict[str, np.ndarray]], truncated: list[bool],
+        self,
+        spans: list[list[Span]],
+        probs: list[dict[str, np.ndarray]],
+        truncated: list[bool],
         thresholds: Thresholds | None = None,
     ) -> list[DocumentResult]:
         """Documents from their sentence spans and the flat per-sentence predictions."""
@@ -157,8 +162,9 @@ class Scorer:
                     for h in self.schema.heads
                 }
                 sentences.append(
-                    SentenceResult(i, span.start, span.end, span.text, scores,
-                                   self.decide(p, thresholds), truncated[k])
+                    SentenceResult(
+                        i, span.start, span.end, span.text, scores, self.decide(p, thresholds), truncated[k]
+                    )
                 )
                 k += 1
             docs.append(DocumentResult(sentences, summarize(self.schema, sentences)))

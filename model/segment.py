@@ -17,9 +17,34 @@ import blingfire
 
 # Abbreviations that precede a name and never end a news sentence.
 _TITLES = {
-    "mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "capt", "sgt", "adm", "cmdr",
-    "sen", "rep", "gov", "pres", "prof", "rev", "st", "jr", "sr", "no", "vs", "amb",
-    "gens", "lt.-gen", "brig", "fr",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "gen",
+    "lt",
+    "col",
+    "maj",
+    "capt",
+    "sgt",
+    "adm",
+    "cmdr",
+    "sen",
+    "rep",
+    "gov",
+    "pres",
+    "prof",
+    "rev",
+    "st",
+    "jr",
+    "sr",
+    "no",
+    "vs",
+    "amb",
+    "gens",
+    "lt.-gen",
+    "brig",
+    "fr",
 }
 _LINE = re.compile(r"[^\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]+")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)

@@ -31,9 +31,7 @@ class OnnxSession:
         opts.inter_op_num_threads = 1
         self.path = path
         self.precision = precision
-        self._session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.outputs = [o.name for o in self._session.get_outputs()]
 

@@ -38,9 +38,7 @@ def summarize(schema: ModelSchema, sentences: list[Any], top_k: int = 3) -> dict
             mass = Counter()
             for s in sentences:
                 mass.update(s.scores[head.name])
-            dominant = (
-                max(head.labels, key=lambda lab: (counts[lab], mass[lab])) if n else None
-            )
+            dominant = max(head.labels, key=lambda lab: (counts[lab], mass[lab])) if n else None
             out[head.name] = {
                 "counts": {lab: counts[lab] for lab in head.labels},
                 "dominant": dominant,

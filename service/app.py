@@ -27,7 +27,9 @@ log = logging.getLogger("framing.service")
 
 
 def _error(status: int, error: str, detail: object = None) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail, "request_id": request_id.get()}, status_code=status)
+    return JSONResponse(
+        {"error": error, "detail": detail, "request_id": request_id.get()}, status_code=status
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,8 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.ready = False
-        scorer = Scorer(settings.model, precision=settings.precision, threads=settings.threads,
-                        batch_size=settings.batch_size)
+        scorer = Scorer(
+            settings.model,
+            precision=settings.precision,
+            threads=settings.threads,
+            batch_size=settings.batch_size,
+        )
         metrics_file = settings.model / "metrics.json"
         app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         app.state.scorer = scorer
@@ -54,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(app.state.batcher.close)
 
     app = FastAPI(
-        title="framing", version="1",
+        title="framing",
+        version="1",
         summary="Sentence-level framing and stance labels for news on the Russia-Ukraine war and NATO.",
         lifespan=lifespan,
     )
@@ -64,8 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(info.router)
     app.include_router(page.router)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
 
     def openapi() -> dict:
@@ -79,13 +90,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Threshold overrides: exactly the served model's multi-label heads and labels.
             heads = ModelSchema.load(settings.model).heads
             schemas["Options"]["properties"]["thresholds"] = {
-                "type": "object", "additionalProperties": False,
+                "type": "object",
+                "additionalProperties": False,
                 "description": schemas["Options"]["properties"]["thresholds"].get("description", ""),
                 "properties": {
-                    h.name: {"type": "object", "additionalProperties": False,
-                             "properties": {lab: {"type": "number", "minimum": 0, "maximum": 1}
-                                            for lab in h.labels}}
-                    for h in heads if h.multi
+                    h.name: {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            lab: {"type": "number", "minimum": 0, "maximum": 1} for lab in h.labels
+                        },
+                    }
+                    for h in heads
+                    if h.multi
                 },
             }
         return app.openapi_schema or spec
@@ -94,8 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
+        ]
         if any(e["type"] == "json_invalid" for e in errors):
             return _error(422, "request body is not valid JSON", errors)
         return _error(422, "invalid request", errors)

@@ -28,5 +28,4 @@ def require_api_key(request: Request) -> None:
         for expected in settings.api_keys:
             ok |= hmac.compare_digest(key.encode(), expected.encode())
     if not ok:
-        raise HTTPException(401, "missing or invalid API key",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})

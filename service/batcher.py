@@ -62,7 +62,9 @@ class Batcher:
         while tokens < self.max_tokens:
             remaining = deadline - time.perf_counter()
             try:
-                job = self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait()
+                job = (
+                    self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
             if job is None:
@@ -87,8 +89,9 @@ class Batcher:
                 k = 0
                 for job in jobs:
                     n = sum(len(doc) for doc in job.spans)
-                    docs = self.scorer.assemble(job.spans, probs[k : k + n], truncated[k : k + n],
-                                                job.thresholds)
+                    docs = self.scorer.assemble(
+                        job.spans, probs[k : k + n], truncated[k : k + n], job.thresholds
+                    )
                     k += n
                     job.loop.call_soon_threadsafe(_resolve, job.future, docs, None)
             except Exception as e:  # noqa: BLE001 - handed to every waiting request

@@ -20,9 +20,17 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]) -> None:
     raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(raw)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -54,9 +62,16 @@ class RequestMiddleware:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
                 status["code"] = 413
-                await _send_json(send, 413, {"error": "request body too large",
-                                             "detail": f"{int(length)} bytes > limit {self.max_body}",
-                                             "request_id": rid}, [rid_header])
+                await _send_json(
+                    send,
+                    413,
+                    {
+                        "error": "request body too large",
+                        "detail": f"{int(length)} bytes > limit {self.max_body}",
+                        "request_id": rid,
+                    },
+                    [rid_header],
+                )
                 return
             seen = 0
 
@@ -77,7 +92,16 @@ class RequestMiddleware:
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(path, scope["method"], str(status["code"])).inc()
             self.metrics.latency.labels(path).observe(elapsed)
-            log.info("%s %s %s", scope["method"], scope["path"], status["code"],
-                     extra={"method": scope["method"], "path": scope["path"],
-                            "status": status["code"], "ms": round(elapsed * 1000, 1)})
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status["code"],
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status["code"],
+                    "ms": round(elapsed * 1000, 1),
+                },
+            )
             request_id.reset(token)

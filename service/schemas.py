@@ -16,8 +16,9 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, max_length=256, description="your id; echoed back")
-    text: str = Field(json_schema_extra={"pattern": r"\S"},
-                      description="article text; sentences are found by the service")
+    text: str = Field(
+        json_schema_extra={"pattern": r"\S"}, description="article text; sentences are found by the service"
+    )
 
     @field_validator("text")
     @classmethod
@@ -33,7 +34,7 @@ class Options(BaseModel):
     thresholds: dict[str, dict[str, Annotated[float, Field(ge=0, le=1, strict=True)]]] = Field(
         default_factory=dict,
         description="per-label decision thresholds for multi-label heads, e.g. "
-                    '{"frames": {"security_threat": 0.3}}',
+        '{"frames": {"security_threat": 0.3}}',
     )
     include_sentences: StrictBool = Field(True, description="return every sentence, not only the summary")
 
@@ -54,16 +55,25 @@ class ClassifyRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["documents"]}], "examples": [
-            {"text": EXAMPLE_TEXT},
-            {"documents": [{"id": "a1", "text": EXAMPLE_TEXT}],
-             "options": {"thresholds": {"frames": {"security_threat": 0.4}}, "include_sentences": True}},
-        ]},
+        json_schema_extra={
+            "oneOf": [{"required": ["text"]}, {"required": ["documents"]}],
+            "examples": [
+                {"text": EXAMPLE_TEXT},
+                {
+                    "documents": [{"id": "a1", "text": EXAMPLE_TEXT}],
+                    "options": {
+                        "thresholds": {"frames": {"security_threat": 0.4}},
+                        "include_sentences": True,
+                    },
+                },
+            ],
+        },
     )
 
     text: str | None = Field(None, description="one document", json_schema_extra=_text_schema)
     documents: list[Document] | None = Field(
-        None, min_length=1, description="several documents", json_schema_extra=_documents_schema)
+        None, min_length=1, description="several documents", json_schema_extra=_documents_schema
+    )
     options: Options = Field(default_factory=Options)
 
     @model_validator(mode="before")

@@ -26,9 +26,11 @@ class Settings(BaseSettings):
     batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to batch with")
     batch_max_tokens: int = Field(16_384, ge=1, description="approximate token budget of one batch")
     api_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="comma-separated API keys; empty: no auth")
+        default_factory=list, description="comma-separated API keys; empty: no auth"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="comma-separated allowed CORS origins")
+        default_factory=list, description="comma-separated allowed CORS origins"
+    )
     drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight requests may finish")
     log_level: str = Field("INFO", description="logging level")
 

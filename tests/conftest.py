@@ -15,35 +15,103 @@ import pytest
 
 # 30 rows: enough for every label to occur in every split.
 ROWS = [
-    ("Russian missiles struck Kyiv overnight, killing four civilians, officials said.", "security_threat", "pro_ukraine"),
-    ("NATO's expansion toward Russia's borders creates new threats, Lavrov said.", "security_threat", "pro_russia"),
+    (
+        "Russian missiles struck Kyiv overnight, killing four civilians, officials said.",
+        "security_threat",
+        "pro_ukraine",
+    ),
+    (
+        "NATO's expansion toward Russia's borders creates new threats, Lavrov said.",
+        "security_threat",
+        "pro_russia",
+    ),
     ("Both sides reported drone attacks along the front line on Tuesday.", "security_threat", "neutral"),
-    ("The Kremlin said Zelensky's mandate had expired and he had no right to sign.", "legitimacy_challenge", "pro_russia"),
-    ("The EU called the referendums in occupied regions a sham with no legal force.", "legitimacy_challenge", "pro_ukraine"),
+    (
+        "The Kremlin said Zelensky's mandate had expired and he had no right to sign.",
+        "legitimacy_challenge",
+        "pro_russia",
+    ),
+    (
+        "The EU called the referendums in occupied regions a sham with no legal force.",
+        "legitimacy_challenge",
+        "pro_ukraine",
+    ),
     ("Moscow calls the vote legitimate, while Kyiv and the EU reject it.", "legitimacy_challenge", "neutral"),
-    ("Kyiv said it was ready to discuss a ceasefire if Russian troops withdrew.", "diplomatic_opening", "pro_ukraine"),
-    ("Peskov said Moscow remained open to talks but the West was blocking peace.", "diplomatic_opening", "pro_russia"),
-    ("Russia and Ukraine swapped 150 prisoners each on Friday, with the UAE mediating.", "diplomatic_opening", "neutral"),
+    (
+        "Kyiv said it was ready to discuss a ceasefire if Russian troops withdrew.",
+        "diplomatic_opening",
+        "pro_ukraine",
+    ),
+    (
+        "Peskov said Moscow remained open to talks but the West was blocking peace.",
+        "diplomatic_opening",
+        "pro_russia",
+    ),
+    (
+        "Russia and Ukraine swapped 150 prisoners each on Friday, with the UAE mediating.",
+        "diplomatic_opening",
+        "neutral",
+    ),
     ("The summit will take place on October 17-18 in Beijing.", "", "neutral"),
     ("The EU adopted its nineteenth sanctions package on Thursday.", "", "neutral"),
     ("Gazprom reported lower quarterly revenue as exports to Europe fell.", "", "neutral"),
     ("Ukraine's parliament passed the budget for next year in a second reading.", "", "neutral"),
-    ("He said he was open to meeting Zelensky but questioned whether he could legally sign anything.", "diplomatic_opening;legitimacy_challenge", "pro_russia"),
-    ("Shelling near the Zaporizhzhia plant risks a nuclear accident, the IAEA warned.", "security_threat", "neutral"),
+    (
+        "He said he was open to meeting Zelensky but questioned whether he could legally sign anything.",
+        "diplomatic_opening;legitimacy_challenge",
+        "pro_russia",
+    ),
+    (
+        "Shelling near the Zaporizhzhia plant risks a nuclear accident, the IAEA warned.",
+        "security_threat",
+        "neutral",
+    ),
     ("The Kyiv regime keeps shelling Belgorod, the defence ministry said.", "security_threat", "pro_russia"),
-    ("The ICC issued an arrest warrant for Putin over the deportation of children.", "legitimacy_challenge", "pro_ukraine"),
+    (
+        "The ICC issued an arrest warrant for Putin over the deportation of children.",
+        "legitimacy_challenge",
+        "pro_ukraine",
+    ),
     ("Turkey offered to host a new round of talks in Istanbul next month.", "diplomatic_opening", "neutral"),
-    ("Zelensky urged allies to send more air defence to protect cities from Russian strikes.", "security_threat", "pro_ukraine"),
-    ("Medvedev said elections in Ukraine under martial law would be a farce.", "legitimacy_challenge", "pro_russia"),
+    (
+        "Zelensky urged allies to send more air defence to protect cities from Russian strikes.",
+        "security_threat",
+        "pro_ukraine",
+    ),
+    (
+        "Medvedev said elections in Ukraine under martial law would be a farce.",
+        "legitimacy_challenge",
+        "pro_russia",
+    ),
     ("The foreign ministers met in Brussels to discuss the agenda.", "", "neutral"),
-    ("Kyiv welcomed the proposal for a ceasefire on energy infrastructure.", "diplomatic_opening", "pro_ukraine"),
-    ("Russian forces liberated the settlement of Novoselivka, the ministry said.", "security_threat", "pro_russia"),
-    ("The annexation of Crimea violated international law, the UN assembly declared.", "legitimacy_challenge", "pro_ukraine"),
+    (
+        "Kyiv welcomed the proposal for a ceasefire on energy infrastructure.",
+        "diplomatic_opening",
+        "pro_ukraine",
+    ),
+    (
+        "Russian forces liberated the settlement of Novoselivka, the ministry said.",
+        "security_threat",
+        "pro_russia",
+    ),
+    (
+        "The annexation of Crimea violated international law, the UN assembly declared.",
+        "legitimacy_challenge",
+        "pro_ukraine",
+    ),
     ("Lavrov said Moscow was ready to negotiate on security guarantees.", "diplomatic_opening", "pro_russia"),
     ("Officials said the delegation arrived in Geneva on Monday afternoon.", "", "neutral"),
-    ("Drone debris fell on a residential block in Kharkiv, injuring seven people.", "security_threat", "pro_ukraine"),
+    (
+        "Drone debris fell on a residential block in Kharkiv, injuring seven people.",
+        "security_threat",
+        "pro_ukraine",
+    ),
     ("The Washington talks on a reassurance force ended without agreement.", "diplomatic_opening", "neutral"),
-    ("The ministry said Ukraine's claims about the strike were fabricated.", "legitimacy_challenge;security_threat", "pro_russia"),
+    (
+        "The ministry said Ukraine's claims about the strike were fabricated.",
+        "legitimacy_challenge;security_threat",
+        "pro_russia",
+    ),
     ("Polish farmers blocked border crossings over grain imports.", "", "neutral"),
 ]
 # Fixed splits in which every label occurs in dev and test too.
@@ -96,13 +164,21 @@ def build_tiny_base(folder: Path) -> Path:
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tok.save(str(folder / "raw.json"))
     fast = BertTokenizerFast(tokenizer_file=str(folder / "raw.json"), model_max_length=512)
     fast.save_pretrained(folder)
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     return folder

@@ -42,10 +42,14 @@ def test_scores_article_end_to_end(scorer):
 
 
 def test_threshold_overrides_change_labels(scorer):
-    none = scorer.score_text(ARTICLE, {"frames": {lab: 1.0 for lab in
-                                                  ("security_threat", "legitimacy_challenge", "diplomatic_opening")}})
-    every = scorer.score_text(ARTICLE, {"frames": {lab: 0.0 for lab in
-                                                   ("security_threat", "legitimacy_challenge", "diplomatic_opening")}})
+    none = scorer.score_text(
+        ARTICLE,
+        {"frames": {lab: 1.0 for lab in ("security_threat", "legitimacy_challenge", "diplomatic_opening")}},
+    )
+    every = scorer.score_text(
+        ARTICLE,
+        {"frames": {lab: 0.0 for lab in ("security_threat", "legitimacy_challenge", "diplomatic_opening")}},
+    )
     assert all(s.labels["frames"] == [] for s in none.sentences)
     assert all(len(s.labels["frames"]) == 3 for s in every.sentences)
     with pytest.raises(ValueError, match="unknown head"):
@@ -97,6 +101,8 @@ def test_missing_model_dir_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("module", ["model", "model.scorer", "model.batch", "service", "service.app"])
 def test_serving_path_imports_no_training_dependency(module):
-    code = (f"import sys, {module}; bad = [m for m in ('torch', 'transformers', 'datasets') "
-            "if m in sys.modules]; assert not bad, bad")
+    code = (
+        f"import sys, {module}; bad = [m for m in ('torch', 'transformers', 'datasets') "
+        "if m in sys.modules]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,7 +12,8 @@ MESSY = [
     "***\n----\n   \n\t\nGen. Syrskyi said the line held.\n• • •\n",
     "\u201cWe will not trade territory for peace,\u201d Zelensky said \u2014 again.",
     "Peace \U0001f54a\ufe0f talks resumed \U0001f1fa\U0001f1e6 in Istanbul. Next round: May.",
-    "\u0645\u0641\u0627\u0648\u0636\u0627\u062a \u0627\u0644\u0633\u0644\u0627\u0645. \u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd. Then English follows.",
+    "\u0645\u0641\u0627\u0648\u0636\u0627\u062a \u0627\u0644\u0633\u0644\u0627\u0645. "
+    "\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd. Then English follows.",
     "Zero\u200bwidth\u200c joiners\u200d here.\u2060 And a BOM \ufeffinside.",
     "\ttabbed\tline\twith\ttabs.\u00a0\u00a0Non-breaking spaces too.",
     "",
@@ -34,7 +35,9 @@ def test_offsets_round_trip(text):
 def test_line_break_ends_a_sentence_and_junk_is_dropped():
     spans = split_sentences(MESSY[1])
     assert [s.text for s in spans] == [
-        "KYIV UNDER FIRE", "Russian drones struck the capital overnight.", "Officials said 4 died.",
+        "KYIV UNDER FIRE",
+        "Russian drones struck the capital overnight.",
+        "Officials said 4 died.",
     ]
     assert [s.text for s in split_sentences(MESSY[2])] == ["Gen. Syrskyi said the line held."]
 

@@ -39,9 +39,10 @@ def test_classify_text(client):
 
 
 def test_classify_documents_and_options(client):
-    req = {"documents": [{"id": "a", "text": ARTICLE}, {"id": "b", "text": "Talks resumed in Geneva."}],
-           "options": {"include_sentences": False,
-                       "thresholds": {"frames": {"security_threat": 0.0}}}}
+    req = {
+        "documents": [{"id": "a", "text": ARTICLE}, {"id": "b", "text": "Talks resumed in Geneva."}],
+        "options": {"include_sentences": False, "thresholds": {"frames": {"security_threat": 0.0}}},
+    }
     r = client.post("/v1/classify", json=req)
     assert r.status_code == 200, r.text
     docs = r.json()["documents"]
@@ -67,7 +68,11 @@ def test_request_id_is_echoed(client):
         ({"documents": [{"text": " "}]}, 422, "empty"),
         ({"text": "ok text", "extra": 1}, 422, "invalid"),
         ({"text": "ok text", "options": {"thresholds": {"nope": {"x": 0.1}}}}, 422, "unknown head"),
-        ({"text": "ok text", "options": {"thresholds": {"frames": {"security_threat": 2}}}}, 422, "less than or equal to 1"),
+        (
+            {"text": "ok text", "options": {"thresholds": {"frames": {"security_threat": 2}}}},
+            422,
+            "less than or equal to 1",
+        ),
         ({"text": "ok text", "options": {"thresholds": {"stance": {"neutral": 0.2}}}}, 422, "single-label"),
         ({"documents": [{"text": "x"}] * 4}, 413, "4 documents"),
         ({"text": "word " * 500}, 413, "characters"),
@@ -86,11 +91,13 @@ def test_invalid_json_wrong_type_bad_utf8_and_oversize(client):
     assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
     r = client.post("/v1/classify", content=b"text=hi", headers={"content-type": "text/plain"})
     assert r.status_code == 415
-    r = client.post("/v1/classify", content=b'{"text": "caf\xe9 \xff"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/classify", content=b'{"text": "caf\xe9 \xff"}', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and "UTF-8" in r.json()["error"]
-    r = client.post("/v1/classify", content=b"{" + b" " * 30_000 + b"}",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/classify", content=b"{" + b" " * 30_000 + b"}", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -137,10 +144,18 @@ def test_auth_required_when_keys_set(keyed):
     assert keyed.post("/v1/classify", json={"text": ARTICLE}).status_code == 401
     assert keyed.get("/v1/model").status_code == 401
     assert keyed.get("/metrics").status_code == 401
-    assert keyed.post("/v1/classify", json={"text": ARTICLE},
-                      headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert keyed.post("/v1/classify", json={"text": ARTICLE},
-                      headers={"Authorization": "Bearer secret-2"}).status_code == 200
+    assert (
+        keyed.post(
+            "/v1/classify", json={"text": ARTICLE}, headers={"Authorization": "Bearer wrong"}
+        ).status_code
+        == 401
+    )
+    assert (
+        keyed.post(
+            "/v1/classify", json={"text": ARTICLE}, headers={"Authorization": "Bearer secret-2"}
+        ).status_code
+        == 200
+    )
     assert keyed.get("/v1/model", headers={"X-API-Key": "k1"}).status_code == 200
     # Probes stay open for orchestrators.
     assert keyed.get("/healthz").status_code == 200

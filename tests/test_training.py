@@ -12,8 +12,16 @@ pytest.importorskip("torch", reason="needs the train extra")
 
 def test_model_directory_describes_itself(trained_model_dir):
     names = {p.name for p in trained_model_dir.iterdir()}
-    for expected in ("model.onnx", "model.int8.onnx", "tokenizer.json", "schema.json",
-                     "metrics.json", "README.md", "metrics_dev.png", "metrics_test.png"):
+    for expected in (
+        "model.onnx",
+        "model.int8.onnx",
+        "tokenizer.json",
+        "schema.json",
+        "metrics.json",
+        "README.md",
+        "metrics_dev.png",
+        "metrics_test.png",
+    ):
         assert expected in names, expected
     schema = json.loads((trained_model_dir / "schema.json").read_text())
     assert [h["name"] for h in schema["heads"]] == ["frames", "stance"]
@@ -46,8 +54,10 @@ def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
     from training.exporters.onnx import export_fp32, onnx_probabilities, torch_probabilities
     from training.modeling import MultiHeadClassifier
 
-    heads = [TrainedHead(name="frames", type="multi_label", labels=["a", "b"]),
-             TrainedHead(name="side", type="single_label", labels=["x", "y", "z"])]
+    heads = [
+        TrainedHead(name="frames", type="multi_label", labels=["a", "b"]),
+        TrainedHead(name="side", type="single_label", labels=["x", "y", "z"]),
+    ]
     torch.manual_seed(3)
     model = MultiHeadClassifier(AutoModel.from_pretrained(tiny_base), heads).eval()
     ModelSchema(name="t", schema_version="1", heads=heads, max_length=24).save(tmp_path)
@@ -55,10 +65,15 @@ def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
     tok.backend_tokenizer.save(str(tmp_path / TOKENIZER_FILE))
     export_fp32(model, tmp_path / "model.onnx", tok.vocab_size)
     scorer = Scorer(tmp_path, precision="fp32")
-    texts = ["Talks resumed in Geneva.", "Drones hit Odesa port overnight, the governor said.",
-             "x", "An unseen zzqx word and a long tail " * 3]
-    for ref, got in zip(torch_probabilities(model, scorer, texts), onnx_probabilities(scorer, texts),
-                        strict=True):
+    texts = [
+        "Talks resumed in Geneva.",
+        "Drones hit Odesa port overnight, the governor said.",
+        "x",
+        "An unseen zzqx word and a long tail " * 3,
+    ]
+    for ref, got in zip(
+        torch_probabilities(model, scorer, texts), onnx_probabilities(scorer, texts), strict=True
+    ):
         assert ref.shape == got.shape
         assert np.abs(ref - got).max() <= 1e-4
 
@@ -73,6 +88,23 @@ def test_parity_gate_fails_loudly():
         check_parity({**good, "fp32_vs_torch_max_abs_prob_delta": 2e-4}, ExportConfig())
     with pytest.raises(ExportError, match="int8 agrees"):
         check_parity({**good, "int8_vs_fp32_label_agreement": 0.98}, ExportConfig())
+
+
+def test_torch_checkpoint_reloads_to_the_same_probabilities(trained_model_dir):
+    import torch
+
+    from model.scorer import Scorer
+    from training.exporters.onnx import onnx_probabilities
+    from training.modeling import load_checkpoint
+
+    model = load_checkpoint(trained_model_dir / "torch")
+    scorer = Scorer(trained_model_dir, precision="fp32")
+    texts = ["Talks resumed in Geneva.", "Drones hit Odesa port overnight."]
+    ids, mask = scorer.tokenizer.pad([w.ids[0] for w in scorer.tokenizer.encode(texts)])
+    with torch.inference_mode():
+        ref = model.probabilities(torch.from_numpy(ids), torch.from_numpy(mask))
+    for r, o in zip(ref, onnx_probabilities(scorer, texts), strict=True):
+        assert np.abs(r.numpy() - o).max() <= 1e-4
 
 
 def test_card_lists_metrics_and_hashes(trained_model_dir):
@@ -97,7 +129,10 @@ def test_train_rejects_bad_data_with_line_numbers(tiny_config_path, tmp_path):
     from training.trainer import train
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("text,frames,stance\nA fine sentence about talks.,diplomatic_opening,neutral\n"
-                   "Another sentence here.,invasion,pro_russia\n", encoding="utf-8")
+    bad.write_text(
+        "text,frames,stance\nA fine sentence about talks.,diplomatic_opening,neutral\n"
+        "Another sentence here.,invasion,pro_russia\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DataError, match=r"bad.csv:3 \[frames\].*unknown label"):
         train(load_config(tiny_config_path), tmp_path / "out", data=[str(bad)])

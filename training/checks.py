@@ -109,8 +109,13 @@ def _read_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tup
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         problems.append(
-            Problem(name, line, None, raw[e.start : e.start + 8].hex(" "),
-                    f"not UTF-8: invalid byte at offset {e.start}; save the file as UTF-8")
+            Problem(
+                name,
+                line,
+                None,
+                raw[e.start : e.start + 8].hex(" "),
+                f"not UTF-8: invalid byte at offset {e.start}; save the file as UTF-8",
+            )
         )
         return [], []
     if not text.strip():
@@ -151,8 +156,7 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
         if len(header) == 1 and any(d in header[0] for d in ";\t|"):
             hint = "; the header looks like one column: is the file comma-separated?"
         problems.append(
-            Problem(name, 1, None, ",".join(header),
-                    f"missing column(s) {missing}; found {header}{hint}")
+            Problem(name, 1, None, ",".join(header), f"missing column(s) {missing}; found {header}{hint}")
         )
         return result
     if len(set(header)) != len(header):
@@ -168,8 +172,7 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
     for line, record in rows:
         if len(record) != len(header):
             problems.append(
-                Problem(name, line, None, None,
-                        f"{len(record)} fields where the header has {len(header)}")
+                Problem(name, line, None, None, f"{len(record)} fields where the header has {len(header)}")
             )
             continue
         ok = True
@@ -186,15 +189,25 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
             unknown = [v for v in values if v not in head.labels]
             if unknown:
                 problems.append(
-                    Problem(name, line, head.column, cell,
-                            f"unknown label(s) {unknown}; head {head.name!r} allows {head.labels}")
+                    Problem(
+                        name,
+                        line,
+                        head.column,
+                        cell,
+                        f"unknown label(s) {unknown}; head {head.name!r} allows {head.labels}",
+                    )
                 )
                 ok = False
             if not head.multi and len(values) != 1:
                 why = "is empty" if not values else f"holds {len(values)} labels"
                 problems.append(
-                    Problem(name, line, head.column, cell,
-                            f"single-label head {head.name!r} needs exactly one label but {why}")
+                    Problem(
+                        name,
+                        line,
+                        head.column,
+                        cell,
+                        f"single-label head {head.name!r} needs exactly one label but {why}",
+                    )
                 )
                 ok = False
             if head.multi and len(set(values)) != len(values):
@@ -204,9 +217,7 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
         if has_split:
             split = record[col[split_col]].strip()
             if split not in SPLITS:
-                problems.append(
-                    Problem(name, line, split_col, split, f"split must be one of {list(SPLITS)}")
-                )
+                problems.append(Problem(name, line, split_col, split, f"split must be one of {list(SPLITS)}"))
                 ok = False
         if ok:
             result.examples.append(Example(line, text, labels, split))
@@ -228,24 +239,31 @@ def _check_duplicates(result: CheckResult) -> None:
 
 
 def _check_split_coverage(result: CheckResult, config: Config) -> None:
-    seen: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
+    # Keyed by (head, label): two heads may use the same label names (yes/no).
+    seen: dict[str, Counter[tuple[str, str]]] = {s: Counter() for s in SPLITS}
     for e in result.examples:
         if e.split:
-            for labels in e.labels.values():
-                seen[e.split].update(labels)
+            for head_name, labels in e.labels.items():
+                seen[e.split].update((head_name, lab) for lab in labels)
     for split in SPLITS:
         if not any(e.split == split for e in result.examples):
+            if split == "test":  # optional: training needs train and dev only
+                continue
             result.problems.append(
-                Problem(result.file, None, config.data.split_column, split,
-                        f"split {split!r} has no rows")
+                Problem(result.file, None, config.data.split_column, split, f"split {split!r} has no rows")
             )
             continue
         for head in config.heads:
             for label in head.labels:
-                if seen[split][label] == 0:
+                if seen[split][(head.name, label)] == 0:
                     result.problems.append(
-                        Problem(result.file, None, head.column, label,
-                                f"split {split!r} has no example of label {label!r}")
+                        Problem(
+                            result.file,
+                            None,
+                            head.column,
+                            label,
+                            f"split {split!r} has no example of label {label!r}",
+                        )
                     )
 
 

@@ -80,8 +80,9 @@ def plot_metrics(metrics: dict[str, Any], path: Path, title: str) -> None:
             mat = np.array(m["confusion"]["matrix"])
             ax.imshow(mat, cmap="Blues")
             for (i, j), v in np.ndenumerate(mat):
-                ax.text(j, i, str(v), ha="center", va="center",
-                        color="white" if v > mat.max() / 2 else "black")
+                ax.text(
+                    j, i, str(v), ha="center", va="center", color="white" if v > mat.max() / 2 else "black"
+                )
             ticks = [lab.replace("_", "\n") for lab in m["confusion"]["labels"]]
             ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
             ax.set_yticks(range(len(ticks)), ticks, fontsize=8)
@@ -96,7 +97,9 @@ def plot_metrics(metrics: dict[str, Any], path: Path, title: str) -> None:
 
 
 def evaluate(
-    model_dir: str | Path, data: str | Path, out: str | Path | None = None,
+    model_dir: str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
     precision: Precision = "int8",
 ) -> dict[str, Any]:
     """`framing evaluate`: metrics JSON (+ PNG when `out` is given)."""

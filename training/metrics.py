@@ -18,14 +18,20 @@ def head_metrics(head: HeadSpec, y_true: np.ndarray, y_pred: np.ndarray) -> dict
     )
     out: dict[str, Any] = {
         "per_label": {
-            lab: {"precision": round(float(p[j]), 4), "recall": round(float(r[j]), 4),
-                  "f1": round(float(f[j]), 4), "support": int(s[j])}
+            lab: {
+                "precision": round(float(p[j]), 4),
+                "recall": round(float(r[j]), 4),
+                "f1": round(float(f[j]), 4),
+                "support": int(s[j]),
+            }
             for j, lab in enumerate(head.labels)
         },
-        "macro_f1": round(float(f1_score(y_true, y_pred, average="macro", zero_division=0,
-                                         labels=list(range(n_labels)))), 4),
-        "micro_f1": round(float(f1_score(y_true, y_pred, average="micro", zero_division=0,
-                                         labels=list(range(n_labels)))), 4),
+        "macro_f1": round(
+            float(f1_score(y_true, y_pred, average="macro", zero_division=0, labels=list(range(n_labels)))), 4
+        ),
+        "micro_f1": round(
+            float(f1_score(y_true, y_pred, average="micro", zero_division=0, labels=list(range(n_labels)))), 4
+        ),
         "n": int(len(y_true)),
     }
     if head.multi:
@@ -56,8 +62,9 @@ def tune_thresholds(head: HeadSpec, y_true: np.ndarray, probs: np.ndarray) -> di
     grid = np.round(np.arange(0.05, 0.951, 0.01), 3)
     out: dict[str, float] = {}
     for j, lab in enumerate(head.labels):
-        f1s = np.array([f1_score(y_true[:, j], (probs[:, j] >= t).astype(int), zero_division=0)
-                        for t in grid])
+        f1s = np.array(
+            [f1_score(y_true[:, j], (probs[:, j] >= t).astype(int), zero_division=0) for t in grid]
+        )
         best = np.flatnonzero(np.isclose(f1s, f1s.max()))
         runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
         run = min(runs, key=lambda r: np.abs(grid[r] - 0.5).min())

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from model.schema import HeadSpec
@@ -32,13 +36,44 @@ class MultiHeadClassifier(nn.Module):
         pooled = self.dropout(self.pool(input_ids, attention_mask))
         return {name: layer(pooled) for name, layer in self.heads.items()}
 
-    def probabilities(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def probabilities(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         """Sigmoid for multi-label heads, softmax for single-label; in head order."""
         logits = self.forward(input_ids, attention_mask)
         return tuple(
             torch.sigmoid(logits[h.name]) if h.multi else torch.softmax(logits[h.name], dim=-1)
             for h in self.specs
         )
+
+
+CHECKPOINT = "torch"  # sub-folder of the model directory holding the torch weights
+
+
+def save_checkpoint(model: MultiHeadClassifier, folder: Path) -> None:
+    """Torch weights beside the ONNX graphs: for benchmarks against torch and further tuning."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.encoder.config.save_pretrained(folder)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "heads.json").write_text(
+        json.dumps(
+            {
+                "heads": [h.model_dump(include={"name", "type", "labels", "column"}) for h in model.specs],
+                "pooling": model.pooling,
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def load_checkpoint(folder: Path) -> MultiHeadClassifier:
+    from transformers import AutoConfig, AutoModel
+
+    meta = json.loads((folder / "heads.json").read_text(encoding="utf-8"))
+    encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+    model = MultiHeadClassifier(encoder, [HeadSpec(**h) for h in meta["heads"]], meta["pooling"])
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.eval()
 
 
 class ProbabilityModule(nn.Module):

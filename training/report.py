@@ -21,9 +21,7 @@ from training.config import Config
 
 log = logging.getLogger(__name__)
 
-REPORT_COMMAND = (
-    "framing data report data/corpus.csv --config configs/default.yaml -o data/README.md"
-)
+REPORT_COMMAND = "framing data report data/corpus.csv --config configs/default.yaml -o data/README.md"
 TOP_ACTORS = 25
 LENGTH_BIN = 10  # words per histogram bin
 NO_SPLIT = "(no split)"
@@ -49,8 +47,7 @@ def read_actors(path: Path) -> list[Actor]:
         aliases = tuple(dict.fromkeys(a.strip() for a in line.split("|") if a.strip()))
         for alias in aliases:
             if alias in seen:
-                log.warning("%s:%d: alias %r already belongs to %r",
-                            path, number, alias, seen[alias])
+                log.warning("%s:%d: alias %r already belongs to %r", path, number, alias, seen[alias])
             seen.setdefault(alias, aliases[0])
         # Word boundaries that also hold for aliases that start or end in punctuation ("U.S.").
         alternation = "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
@@ -95,14 +92,20 @@ def _multi_section(examples: list[Example], config: Config) -> list[str]:
     splits = _splits(examples)
     out: list[str] = []
     for head in (h for h in config.heads if h.multi):
+
         def row(title: str, keep: Callable[[int], bool], name: str = head.name) -> list[object]:
             per = Counter(e.split or NO_SPLIT for e in examples if keep(len(e.labels[name])))
             return [title, *(per[s] for s in splits), sum(per.values())]
 
         out += [f"## Labels per row: `{head.name}`", ""]
-        out += _table(("rows with", *splits, "all"),
-                      [row("no label", lambda k: k == 0), row("one label", lambda k: k == 1),
-                       row("two or more labels", lambda k: k >= 2)])
+        out += _table(
+            ("rows with", *splits, "all"),
+            [
+                row("no label", lambda k: k == 0),
+                row("one label", lambda k: k == 1),
+                row("two or more labels", lambda k: k >= 2),
+            ],
+        )
     return out
 
 
@@ -111,15 +114,19 @@ def _cross_section(examples: list[Example], config: Config) -> list[str]:
     for single in (h for h in config.heads if not h.multi):
         for multi in (h for h in config.heads if h.multi):
             out += [f"## `{single.name}` by `{multi.name}` (all splits)", ""]
-            out += [f"A row with several `{multi.name}` labels counts once under each; "
-                    "`(none)` is a row with none.", ""]
+            out += [
+                f"A row with several `{multi.name}` labels counts once under each; "
+                "`(none)` is a row with none.",
+                "",
+            ]
             table: dict[str, Counter[str]] = {lab: Counter() for lab in [*multi.labels, "(none)"]}
             for e in examples:
                 for lab in e.labels[multi.name] or ["(none)"]:
                     table[lab].update(e.labels[single.name])
-            out += _table((multi.name, *(f"`{s}`" for s in single.labels), "total"),
-                          [(f"`{lab}`", *(c[s] for s in single.labels), sum(c.values()))
-                           for lab, c in table.items()])
+            out += _table(
+                (multi.name, *(f"`{s}`" for s in single.labels), "total"),
+                [(f"`{lab}`", *(c[s] for s in single.labels), sum(c.values())) for lab, c in table.items()],
+            )
     return out
 
 
@@ -129,12 +136,14 @@ def _length_section(examples: list[Example]) -> list[str]:
         return out + ["No rows.", ""]
     n = np.array([len(e.text.split()) for e in examples])
     p10, median, p90 = np.percentile(n, [10, 50, 90])
-    out += _table(("min", "p10", "median", "mean", "p90", "max"),
-                  [(int(n.min()), f"{p10:g}", f"{median:g}", f"{n.mean():.1f}", f"{p90:g}",
-                    int(n.max()))])
+    out += _table(
+        ("min", "p10", "median", "mean", "p90", "max"),
+        [(int(n.min()), f"{p10:g}", f"{median:g}", f"{n.mean():.1f}", f"{p90:g}", int(n.max()))],
+    )
     bins = Counter((int(k) - 1) // LENGTH_BIN for k in n if k > 0)
-    rows = [(f"{b * LENGTH_BIN + 1}–{(b + 1) * LENGTH_BIN}", bins[b])
-            for b in range(max(bins, default=0) + 1)]
+    rows = [
+        (f"{b * LENGTH_BIN + 1}–{(b + 1) * LENGTH_BIN}", bins[b]) for b in range(max(bins, default=0) + 1)
+    ]
     return out + _table(("words", "rows"), rows)
 
 
@@ -142,14 +151,18 @@ def _actor_section(examples: list[Example], actors: list[Actor], source: Path) -
     out = ["## Actors", ""]
     hits = Counter({a.name: sum(1 for e in examples if a.pattern.search(e.text)) for a in actors})
     found = [name for name, k in hits.most_common() if k > 0]
-    out += [f"{len(found)} of the {len(actors)} actors listed in `{source.as_posix()}` occur in at "
-            "least one sentence (whole-word, case-sensitive match on any alias).", ""]
+    out += [
+        f"{len(found)} of the {len(actors)} actors listed in `{source.as_posix()}` occur in at "
+        "least one sentence (whole-word, case-sensitive match on any alias).",
+        "",
+    ]
     if found:
         total = len(examples)
         out += [f"Top {min(TOP_ACTORS, len(found))} by number of sentences:", ""]
-        out += _table(("actor", "sentences", "share"),
-                      [(name, hits[name], f"{100 * hits[name] / total:.1f}%")
-                       for name in found[:TOP_ACTORS]])
+        out += _table(
+            ("actor", "sentences", "share"),
+            [(name, hits[name], f"{100 * hits[name] / total:.1f}%") for name in found[:TOP_ACTORS]],
+        )
     return out
 
 
@@ -166,14 +179,19 @@ def corpus_report(
         f"Generated by `{command}`; do not edit by hand, rerun the command instead.",
         "",
         f"Config `{config.name}` (schema {config.schema_version}), heads: "
-        + ", ".join(f"`{h.name}` ({h.type})" for h in config.heads) + f". {len(examples)} rows.",
+        + ", ".join(f"`{h.name}` ({h.type})" for h in config.heads)
+        + f". {len(examples)} rows.",
         "",
     ]
     if result.problems:
-        log.warning("%s: %d problem(s); rows with problems are left out of the report",
-                    path, len(result.problems))
-        lines += [f"**{len(result.problems)} problem(s)** in the file; rows with problems are "
-                  f"left out. List them with `framing data check {path.as_posix()}`.", ""]
+        log.warning(
+            "%s: %d problem(s); rows with problems are left out of the report", path, len(result.problems)
+        )
+        lines += [
+            f"**{len(result.problems)} problem(s)** in the file; rows with problems are "
+            f"left out. List them with `framing data check {path.as_posix()}`.",
+            "",
+        ]
     if not examples:
         return "\n".join(lines)
     lines += _split_section(examples)

@@ -32,6 +32,7 @@ from training.data import file_fingerprint, load_splits, target_column
 from training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
 from training.exporters.onnx import export_and_check
 from training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
+from training.modeling import CHECKPOINT, MultiHeadClassifier, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +70,23 @@ def batches(ds: Dataset, tokenizer: Any, config: Config, shuffle: bool, seed: in
     bs = config.train.batch_size
     for start in range(0, len(ds), bs):
         rows = ds[start : start + bs]
-        enc = tokenizer(rows["text"], padding=True, truncation=True,
-                        max_length=config.model.max_length, return_tensors="pt")
+        enc = tokenizer(
+            rows["text"],
+            padding=True,
+            truncation=True,
+            max_length=config.model.max_length,
+            return_tensors="pt",
+        )
         targets = {
-            h.name: torch.tensor(rows[target_column(h.name)],
-                                 dtype=torch.float32 if h.multi else torch.long)
+            h.name: torch.tensor(rows[target_column(h.name)], dtype=torch.float32 if h.multi else torch.long)
             for h in config.heads
         }
         yield enc["input_ids"], enc["attention_mask"], targets
 
 
-def predict_probs(model: torch.nn.Module, ds: Dataset, tokenizer: Any, config: Config) -> dict[str, np.ndarray]:
+def predict_probs(
+    model: torch.nn.Module, ds: Dataset, tokenizer: Any, config: Config
+) -> dict[str, np.ndarray]:
     model.eval()
     outs: dict[str, list[np.ndarray]] = {h.name: [] for h in config.heads}
     with torch.inference_mode():
@@ -89,8 +96,12 @@ def predict_probs(model: torch.nn.Module, ds: Dataset, tokenizer: Any, config: C
     return {k: np.concatenate(v) for k, v in outs.items()}
 
 
-def split_metrics(config: Config, ds: Dataset, probs: dict[str, np.ndarray],
-                  thresholds: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+def split_metrics(
+    config: Config,
+    ds: Dataset,
+    probs: dict[str, np.ndarray],
+    thresholds: dict[str, dict[str, float]] | None = None,
+) -> dict[str, Any]:
     out = {}
     for h in config.heads:
         y = np.array(list(ds[target_column(h.name)]))
@@ -99,7 +110,9 @@ def split_metrics(config: Config, ds: Dataset, probs: dict[str, np.ndarray],
 
 
 def train(
-    config: Config, output: str | Path, data: list[str] | None = None,
+    config: Config,
+    output: str | Path,
+    data: list[str] | None = None,
     extra_eval: dict[str, str] | None = None,
 ) -> Path:
     """Train on `data` (or the config's files) and write a model directory to `output`."""
@@ -117,7 +130,6 @@ def train(
     train_ds, dev_ds = splits["train"], splits["dev"]
 
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    from training.modeling import MultiHeadClassifier
 
     model = MultiHeadClassifier(
         AutoModel.from_pretrained(base_path), config.heads, config.model.pooling, config.model.dropout
@@ -157,7 +169,9 @@ def train(
                 break
         dev = split_metrics(config, dev_ds, predict_probs(model, dev_ds, tokenizer, config))
         score = overall_macro(dev)
-        history.append({"epoch": epoch, "step": step, "dev_macro_f1": round(score, 4), "loss": round(loss.item(), 4)})
+        history.append(
+            {"epoch": epoch, "step": step, "dev_macro_f1": round(score, 4), "loss": round(loss.item(), 4)}
+        )
         log.info("epoch %d step %d: dev macro-F1 %.4f", epoch, step, score)
         if score > best_score:
             best_score, best_epoch, stale = score, epoch, 0
@@ -176,7 +190,8 @@ def train(
     dev_probs = predict_probs(model, dev_ds, tokenizer, config)
     thresholds = {
         h.name: tune_thresholds(h, np.array(list(dev_ds[target_column(h.name)])), dev_probs[h.name])
-        for h in config.heads if h.multi
+        for h in config.heads
+        if h.multi
     }
 
     # Model directory: schema + tokenizer first (export reads them), then ONNX.
@@ -184,13 +199,18 @@ def train(
         shutil.rmtree(output)
     output.mkdir(parents=True)
     schema = ModelSchema(
-        name=config.name, schema_version=config.schema_version, max_length=config.model.max_length,
+        name=config.name,
+        schema_version=config.schema_version,
+        max_length=config.model.max_length,
         heads=[TrainedHead(**h.model_dump(), thresholds=thresholds.get(h.name, {})) for h in config.heads],
-        base_model=config.model.base, base_sha256=base_hash or "",
+        base_model=config.model.base,
+        base_sha256=base_hash or "",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     schema.save(output)
     tokenizer.backend_tokenizer.save(str(output / TOKENIZER_FILE))
+    tokenizer.save_pretrained(output / CHECKPOINT)
+    save_checkpoint(model, output / CHECKPOINT)
     # Parity on dev, test and up to 2,000 training sentences: more decisions, firmer figure.
     parity_texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
     parity_texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
@@ -214,9 +234,13 @@ def train(
     metrics = {
         "model_version": scorer.version,
         "training": {
-            "seconds": round(train_seconds, 1), "epochs_run": len(history), "best_epoch": best_epoch,
-            "best_dev_macro_f1_torch": round(best_score, 4), "history": history,
-            "threads": torch.get_num_threads(), "config": config.model_dump(),
+            "seconds": round(train_seconds, 1),
+            "epochs_run": len(history),
+            "best_epoch": best_epoch,
+            "best_dev_macro_f1_torch": round(best_score, 4),
+            "history": history,
+            "threads": torch.get_num_threads(),
+            "config": config.model_dump(),
         },
         "data": {
             "files": [{"path": str(f), "sha256": file_fingerprint(f)} for f in files],

@@ -19,16 +19,21 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 def require_json(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
-        raise HTTPException(415,
-                            f"content type must be application/json, got {ctype or 'none'!r}")
+        raise HTTPException(415, f"content type must be application/json, got {ctype or 'none'!r}")
 
 
 @router.post(
-    "/v1/classify", response_model=ClassifyResponse, response_model_exclude_none=True,
+    "/v1/classify",
+    response_model=ClassifyResponse,
+    response_model_exclude_none=True,
     dependencies=[Depends(require_json)],
-    responses={400: {"model": ErrorResponse}, 401: {"model": ErrorResponse},
-               413: {"model": ErrorResponse}, 415: {"model": ErrorResponse},
-               422: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse},
+        401: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        415: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
     summary="Label every sentence of one or more documents",
 )
 async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
@@ -36,12 +41,10 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
     settings = state.settings
     docs = body.docs()
     if len(docs) > settings.max_documents:
-        raise HTTPException(413,
-                            f"{len(docs)} documents > limit {settings.max_documents}")
+        raise HTTPException(413, f"{len(docs)} documents > limit {settings.max_documents}")
     for i, d in enumerate(docs):
         if len(d.text) > settings.max_chars:
-            raise HTTPException(413,
-                                f"documents[{i}]: {len(d.text)} characters > limit {settings.max_chars}")
+            raise HTTPException(413, f"documents[{i}]: {len(d.text)} characters > limit {settings.max_chars}")
     thresholds = body.options.thresholds or None
     try:
         results = await state.batcher.score([d.text for d in docs], thresholds)
@@ -58,5 +61,6 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
                     m.labels.labels(head, label).inc()
         payload = r.to_dict(body.options.include_sentences)
         out.append(DocumentResult(id=d.id, **payload))
-    return ClassifyResponse(model=ModelRef(name=state.scorer.schema.name, version=state.scorer.version),
-                            documents=out)
+    return ClassifyResponse(
+        model=ModelRef(name=state.scorer.schema.name, version=state.scorer.version), documents=out
+    )

@@ -12,20 +12,33 @@ from service.schemas import HeadInfo, ModelInfo
 router = APIRouter()
 
 
-@router.get("/v1/model", response_model=ModelInfo, dependencies=[Depends(require_api_key)],
-            summary="Heads, labels, thresholds and evaluation summary of the served model")
+@router.get(
+    "/v1/model",
+    response_model=ModelInfo,
+    dependencies=[Depends(require_api_key)],
+    summary="Heads, labels, thresholds and evaluation summary of the served model",
+)
 def model_info(request: Request) -> ModelInfo:
     scorer = request.app.state.scorer
     schema = scorer.schema
     evals = request.app.state.model_metrics.get("eval", {})
-    summary = {split: {head: {"macro_f1": hm["macro_f1"], "micro_f1": hm["micro_f1"]}
-                       for head, hm in m.get("heads", {}).items()}
-               for split, m in evals.items()}
+    summary = {
+        split: {
+            head: {"macro_f1": hm["macro_f1"], "micro_f1": hm["micro_f1"]}
+            for head, hm in m.get("heads", {}).items()
+        }
+        for split, m in evals.items()
+    }
     return ModelInfo(
-        name=schema.name, version=scorer.version, schema_version=schema.schema_version,
-        precision=scorer.session.precision, base_model=schema.base_model, max_length=schema.max_length,
-        heads=[HeadInfo(name=h.name, type=h.type, labels=h.labels, thresholds=h.thresholds)
-               for h in schema.heads],
+        name=schema.name,
+        version=scorer.version,
+        schema_version=schema.schema_version,
+        precision=scorer.session.precision,
+        base_model=schema.base_model,
+        max_length=schema.max_length,
+        heads=[
+            HeadInfo(name=h.name, type=h.type, labels=h.labels, thresholds=h.thresholds) for h in schema.heads
+        ],
         metrics=summary,
     )
 
@@ -42,7 +55,8 @@ def readyz(request: Request) -> Response:
     return JSONResponse({"status": "loading"}, status_code=503)
 
 
-@router.get("/metrics", dependencies=[Depends(require_api_key)], summary="Prometheus metrics",
-            response_class=Response)
+@router.get(
+    "/metrics", dependencies=[Depends(require_api_key)], summary="Prometheus metrics", response_class=Response
+)
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

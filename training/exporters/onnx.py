@@ -41,8 +41,14 @@ def export_fp32(model: MultiHeadClassifier, path: Path, vocab_size: int) -> None
     axes.update({name: {0: "batch"} for name in outputs})
     # The TorchScript exporter: mature for BERT-style graphs and exact dynamic axes.
     torch.onnx.export(
-        wrapper, dummy, str(path), input_names=["input_ids", "attention_mask"],
-        output_names=outputs, dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+        wrapper,
+        dummy,
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=outputs,
+        dynamic_axes=axes,
+        opset_version=OPSET,
+        dynamo=False,
     )
 
 
@@ -107,7 +113,10 @@ def check_parity(parity: dict[str, Any], limits: ExportConfig) -> None:
 
 
 def export_and_check(
-    model: MultiHeadClassifier, model_dir: Path, texts: list[str], vocab_size: int,
+    model: MultiHeadClassifier,
+    model_dir: Path,
+    texts: list[str],
+    vocab_size: int,
     limits: ExportConfig | None = None,
 ) -> dict[str, Any]:
     """Write model.onnx and model.int8.onnx into model_dir (schema and tokenizer already

@@ -1,0 +1,155 @@
+"""Load benchmark against a real `framing serve` on 127.0.0.1.
+
+Starts the server as a subprocess, then a bounded asyncio httpx client POSTs one
+1,000-word article per request at each concurrency level for a fixed time:
+
+    python bench/load.py --model models/default --seconds 60 --levels 1,8,32
+
+Reports throughput, latency p50/p99, errors, and the server's RSS before and after.
+Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.scoring import load_sentences, make_article  # noqa: E402
+
+log = logging.getLogger("bench.load")
+MAX_REQUESTS_PER_LEVEL = 100_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def level(url: str, body: dict, concurrency: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors, sent
+            while time.perf_counter() < deadline and sent < MAX_REQUESTS_PER_LEVEL:
+                sent += 1
+                t = time.perf_counter()
+                try:
+                    r = await client.post(url, json=body)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - t)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / elapsed, 2),
+        "latency_ms_p50": round(1000 * statistics.median(latencies), 1) if latencies else None,
+        "latency_ms_p99": round(1000 * float(np.percentile(latencies, 99)), 1) if latencies else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models/default")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "data/corpus.csv")
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    article = make_article(load_sentences(args.corpus, "dev"))
+    body = {"text": article}
+    port = free_port()
+    env = {
+        **os.environ,
+        "FRAMING_MODEL": str(args.model),
+        "FRAMING_PORT": str(port),
+        "FRAMING_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--no-build"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise SystemExit("server never became ready")
+        proc = psutil.Process(server.pid)
+        rss_before = proc.memory_info().rss / 2**20
+        levels = [
+            asyncio.run(level(f"{base}/v1/classify", body, int(c), args.seconds))
+            for c in args.levels.split(",")
+        ]
+        rss_after = proc.memory_info().rss / 2**20
+    finally:
+        server.terminate()
+        server.wait(30)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
+        "article_words": len(article.split()),
+        "levels": levels,
+        "server_rss_mb": {
+            "before": round(rss_before, 1),
+            "after": round(rss_after, 1),
+            "growth_pct": round(100 * (rss_after - rss_before) / rss_before, 1),
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for lv in levels:
+        log.info(
+            "c=%-3d %7.2f req/s  p50 %7.1f ms  p99 %7.1f ms  errors %d",
+            lv["concurrency"],
+            lv["requests_per_s"],
+            lv["latency_ms_p50"] or -1,
+            lv["latency_ms_p99"] or -1,
+            lv["errors"],
+        )
+    log.info("server RSS %s", report["server_rss_mb"])
+
+
+if __name__ == "__main__":
+    main()

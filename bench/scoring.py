@@ -1,0 +1,247 @@
+"""Scoring benchmark: torch eager (transformers) vs this project's ONNX fp32 and int8.
+
+Each path runs in its own subprocess (so peak RSS is its own), one after the other,
+on the same sentences, in one invocation:
+
+    python bench/scoring.py --model models/default --out bench/results/scoring.json
+
+Paths:
+  torch-1   transformers tokenizer + the trained model in torch eager fp32, one sentence
+            per call (what a transformers pipeline does by default)
+  torch-32  the same, 32 sentences per call, sorted by length
+  fp32/int8 model.Scorer (onnxruntime + tokenizers), batch 32, sorted by length
+Reported: sentences/s on the corpus test split, per-article latency p50/p99 for a
+1,000-word article (segmentation included), peak RSS, label agreement with torch-1,
+and segmentation's share of scoring time (blingfire, with pysbd for comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+log = logging.getLogger("bench")
+
+
+def load_sentences(corpus: Path, split: str) -> list[str]:
+    with corpus.open(encoding="utf-8", newline="") as fh:
+        return [r["text"] for r in csv.DictReader(fh) if r["split"] == split]
+
+
+def make_article(sentences: list[str], words: int = 1000) -> str:
+    """A ~1,000-word article: consecutive corpus sentences, a paragraph break every 4."""
+    out, n = [], 0
+    for i, s in enumerate(sentences):
+        out.append(s + ("\n\n" if i % 4 == 3 else " "))
+        n += len(s.split())
+        if n >= words:
+            break
+    return "".join(out).strip()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_path(path: str, model_dir: Path, corpus: Path, repeats: int) -> dict:
+    """Runs inside the child process for one path."""
+    from model.scorer import Scorer
+    from model.segment import split_sentences
+
+    sentences = load_sentences(corpus, "test")
+    article = make_article(load_sentences(corpus, "dev"))
+    scorer_meta = Scorer(model_dir, precision="fp32", threads=1)  # thresholds + decide()
+    rss_before = peak_rss_mb()
+
+    if path.startswith("torch"):
+        import torch
+        from transformers import AutoTokenizer
+
+        from training.modeling import CHECKPOINT, load_checkpoint
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        tok = AutoTokenizer.from_pretrained(model_dir / CHECKPOINT)
+        model = load_checkpoint(model_dir / CHECKPOINT)
+        heads = [h.name for h in model.specs]
+        per_call = 1 if path == "torch-1" else 32
+        max_len = scorer_meta.schema.max_length
+
+        def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
+            order = (
+                sorted(range(len(texts)), key=lambda i: len(texts[i])) if per_call > 1 else range(len(texts))
+            )
+            order = list(order)
+            out: list[dict[str, np.ndarray]] = [{} for _ in texts]
+            with torch.inference_mode():
+                for b in range(0, len(order), per_call):
+                    idx = order[b : b + per_call]
+                    enc = tok(
+                        [texts[i] for i in idx],
+                        padding=True,
+                        truncation=True,
+                        max_length=max_len,
+                        return_tensors="pt",
+                    )
+                    probs = model.probabilities(enc["input_ids"], enc["attention_mask"])
+                    for k, i in enumerate(idx):
+                        out[i] = {h: p[k].numpy() for h, p in zip(heads, probs, strict=True)}
+            return out
+
+        def score_article(text: str) -> None:
+            predict([s.text for s in split_sentences(text)])
+    else:
+        scorer = Scorer(model_dir, precision=path, batch_size=32)
+
+        def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
+            return scorer.predict(texts)[0]
+
+        def score_article(text: str) -> None:
+            scorer.score_text(text)
+
+    predict(sentences[:8])  # warm-up
+    t0 = time.perf_counter()
+    probs = predict(sentences)
+    throughput_s = time.perf_counter() - t0
+    latencies = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        score_article(article)
+        latencies.append(time.perf_counter() - t)
+    seg = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        split_sentences(article)
+        seg.append(time.perf_counter() - t)
+    labels = [scorer_meta.decide(p) for p in probs]
+    return {
+        "path": path,
+        "sentences": len(sentences),
+        "sentences_per_s": round(len(sentences) / throughput_s, 1),
+        "article_words": len(article.split()),
+        "article_sentences": len(split_sentences(article)),
+        "latency_ms_p50": round(1000 * statistics.median(latencies), 1),
+        "latency_ms_p99": round(1000 * float(np.percentile(latencies, 99)), 1),
+        "segmentation_ms_p50": round(1000 * statistics.median(seg), 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_before_model_mb": round(rss_before, 1),
+        "labels": labels,
+    }
+
+
+def agreement(a: list[dict], b: list[dict]) -> float:
+    same = total = 0
+    for la, lb in zip(a, b, strict=True):
+        for head in la:
+            same += la[head] == lb[head]
+            total += 1
+    return same / total
+
+
+def segmenter_speed(article: str, repeats: int) -> dict:
+    import blingfire
+    import pysbd
+
+    from model.segment import split_sentences
+
+    seg = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    out = {}
+    for name, fn in (
+        ("blingfire (model.segment)", lambda: split_sentences(article)),
+        ("blingfire raw", lambda: blingfire.text_to_sentences_and_offsets(article)),
+        ("pysbd", lambda: seg.segment(article)),
+    ):
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        out[name] = round(1000 * statistics.median(ts), 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models/default")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "data/corpus.csv")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench/results/scoring.json")
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--paths", default="torch-1,torch-32,fp32,int8")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.child:
+        json.dump(run_path(args.child, args.model, args.corpus, args.repeats), sys.stdout)
+        return
+
+    results = {}
+    for path in args.paths.split(","):
+        log.info("running %s ...", path)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                path,
+                "--model",
+                str(args.model),
+                "--corpus",
+                str(args.corpus),
+                "--repeats",
+                str(args.repeats),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results[path] = json.loads(proc.stdout)
+    ref = results.get("torch-1")
+    for r in results.values():
+        if ref:
+            r["label_agreement_vs_torch_1"] = round(agreement(ref["labels"], r["labels"]), 4)
+            r["speedup_vs_torch_1"] = round(r["sentences_per_s"] / ref["sentences_per_s"], 2)
+        r.pop("labels")
+    article = make_article(load_sentences(args.corpus, "dev"))
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        },
+        "command": " ".join(["python", "bench/scoring.py", *sys.argv[1:]]),
+        "results": results,
+        "segmenters_ms_per_article": segmenter_speed(article, args.repeats),
+    }
+    for r in results.values():
+        r["segmentation_share_of_article_latency"] = round(r["segmentation_ms_p50"] / r["latency_ms_p50"], 4)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for name, r in results.items():
+        log.info(
+            "%-9s %8.1f sent/s  p50 %7.1f ms  p99 %7.1f ms  rss %6.0f MB  agree %s",
+            name,
+            r["sentences_per_s"],
+            r["latency_ms_p50"],
+            r["latency_ms_p99"],
+            r["peak_rss_mb"],
+            r.get("label_agreement_vs_torch_1"),
+        )
+    log.info("segmenters (ms per article): %s", report["segmenters_ms_per_article"])
+
+
+if __name__ == "__main__":
+    main()
