@@ -81,17 +81,21 @@ def onnx_probabilities(scorer: Scorer, texts: list[str]) -> list[np.ndarray]:
     return [np.concatenate(o) for o in outs]
 
 
-def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    """Share of (sentence, head) label decisions that two probability sets agree on."""
+def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray], exact: bool = False) -> float:
+    """Share of label decisions two probability sets agree on: one decision per label of a
+    multi-label head (over its threshold or not) and one per single-label head (argmax).
+    With `exact`, one decision per (sentence, head): every label of the head must agree."""
     agree = total = 0
     for k, h in enumerate(scorer.schema.heads):
         if h.multi:
             t = np.array([h.thresholds[lab] for lab in h.labels])
-            same = ((a[k] >= t) == (b[k] >= t)).all(axis=1)
+            same = (a[k] >= t) == (b[k] >= t)
+            if exact:
+                same = same.all(axis=1)
         else:
             same = a[k].argmax(1) == b[k].argmax(1)
         agree += int(same.sum())
-        total += len(same)
+        total += same.size
     return agree / total if total else 1.0
 
 
@@ -142,6 +146,7 @@ def export_and_check(
         "sentences": len(texts),
         "fp32_vs_torch_max_abs_prob_delta": delta,
         "int8_vs_fp32_label_agreement": round(agreement, 5),
+        "int8_vs_fp32_exact_head_agreement": round(label_agreement(fp32, p32, p8, exact=True), 5),
         "int8_vs_fp32_max_abs_prob_delta": round(int8_delta, 5),
         "fp32_bytes": fp32_path.stat().st_size,
         "int8_bytes": int8_path.stat().st_size,

@@ -41,7 +41,7 @@ def weight_nodes(path: Path) -> list[str]:
 def quantize(src: Path, dst: Path, exclude: list[str]) -> None:
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.WARNING)  # the quantizer logs every tensor at INFO on the root logger
+    root.setLevel(logging.ERROR)  # the quantizer logs every tensor on the root logger
     try:
         quantize_dynamic(
             str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude
@@ -56,7 +56,7 @@ def quantize_to_target(
     target: float,
     probabilities: Any,
     agreement: Any,
-    sensitivity_texts: int = 128,
+    sensitivity_texts: int = 64,
 ) -> dict[str, Any]:
     """Write model.int8.onnx meeting `target` label agreement with fp32 on `probe` if it can.
 
