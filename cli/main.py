@@ -66,7 +66,7 @@ def data_check(
         typer.echo(f"{f}: OK, {len(result.examples)} rows")
         for head, table in label_counts(result.examples, cfg).items():
             splits = sorted({s for c in table.values() for s in c} - {"all"}) + ["all"]
-            typer.echo(f"  {head}:" + "".join(f"{s:>8}" for s in splits))
+            typer.echo(f"  {head + ':':<26}" + "".join(f"{s:>8}" for s in splits))
             for label, c in table.items():
                 typer.echo(f"    {label:<24}" + "".join(f"{c[s]:>8}" for s in splits))
     if failed:

@@ -136,3 +136,16 @@ def test_train_rejects_bad_data_with_line_numbers(tiny_config_path, tmp_path):
     )
     with pytest.raises(DataError, match=r"bad.csv:3 \[frames\].*unknown label"):
         train(load_config(tiny_config_path), tmp_path / "out", data=[str(bad)])
+
+
+def test_batch_order_covers_every_row_once_and_groups_lengths():
+    from training.trainer import batch_order
+
+    lengths = [(i * 37) % 101 for i in range(500)]
+    batches = batch_order(lengths, 16, shuffle=True, seed=3)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(500))
+    # Length-grouped: a batch spans far less than the whole range of lengths.
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 20
+    assert batch_order(lengths, 16, shuffle=False, seed=0)[0] == list(range(16))

