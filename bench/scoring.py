@@ -227,6 +227,7 @@ def main() -> None:
             r["label_agreement_vs_torch_1"] = round(per_label, 4)
             r["exact_head_agreement_vs_torch_1"] = round(exact, 4)
             r["speedup_vs_torch_1"] = round(r["sentences_per_s"] / ref["sentences_per_s"], 2)
+    for r in results.values():
         r.pop("labels")
     article = make_article(load_sentences(args.corpus, "dev"))
     report = {

