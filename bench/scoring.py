@@ -59,12 +59,13 @@ def peak_rss_mb() -> float:
 
 def run_path(path: str, model_dir: Path, corpus: Path, repeats: int) -> dict:
     """Runs inside the child process for one path."""
-    from model.scorer import Scorer
+    from model.schema import ModelSchema
+    from model.scorer import Scorer, decide_labels
     from model.segment import split_sentences
 
     sentences = load_sentences(corpus, "test")
     article = make_article(load_sentences(corpus, "dev"))
-    scorer_meta = Scorer(model_dir, precision="fp32", threads=1)  # thresholds + decide()
+    schema = ModelSchema.load(model_dir)
     rss_before = peak_rss_mb()
 
     if path.startswith("torch"):
@@ -78,7 +79,7 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int) -> dict:
         model = load_checkpoint(model_dir / CHECKPOINT)
         heads = [h.name for h in model.specs]
         per_call = 1 if path == "torch-1" else 32
-        max_len = scorer_meta.schema.max_length
+        max_len = schema.max_length
 
         def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
             order = (
@@ -126,7 +127,7 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int) -> dict:
         t = time.perf_counter()
         split_sentences(article)
         seg.append(time.perf_counter() - t)
-    labels = [scorer_meta.decide(p) for p in probs]
+    labels = [decide_labels(schema, p) for p in probs]
     return {
         "path": path,
         "sentences": len(sentences),
@@ -230,7 +231,10 @@ def main() -> None:
     for r in results.values():
         r.pop("labels")
     article = make_article(load_sentences(args.corpus, "dev"))
+    from model.scorer import model_version
+
     report = {
+        "model_version": model_version(args.model),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

@@ -69,6 +69,23 @@ def model_version(model_dir: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def decide_labels(
+    schema: ModelSchema, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """Labels from probabilities: per-label thresholds (multi) or argmax (single)."""
+    labels: dict[str, Any] = {}
+    for h in schema.heads:
+        p = probs[h.name]
+        if h.multi:
+            over = (thresholds or {}).get(h.name, {})
+            labels[h.name] = [
+                lab for j, lab in enumerate(h.labels) if p[j] >= over.get(lab, h.thresholds[lab])
+            ]
+        else:
+            labels[h.name] = h.labels[int(np.argmax(p))]
+    return labels
+
+
 class Scorer:
     """Scores sentences and documents with a model directory's ONNX graph."""
 
@@ -122,18 +139,7 @@ class Scorer:
         return results, [w.truncated for w in windows]
 
     def decide(self, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None) -> dict[str, Any]:
-        """Labels from probabilities: per-label thresholds (multi) or argmax (single)."""
-        labels: dict[str, Any] = {}
-        for h in self.schema.heads:
-            p = probs[h.name]
-            if h.multi:
-                over = (thresholds or {}).get(h.name, {})
-                labels[h.name] = [
-                    lab for j, lab in enumerate(h.labels) if p[j] >= over.get(lab, h.thresholds[lab])
-                ]
-            else:
-                labels[h.name] = h.labels[int(np.argmax(p))]
-        return labels
+        return decide_labels(self.schema, probs, thresholds)
 
     # -- documents -------------------------------------------------------------
     def score_documents(self, texts: list[str], thresholds: Thresholds | None = None) -> list[DocumentResult]:

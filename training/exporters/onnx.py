@@ -74,7 +74,9 @@ def fuse_transformer_ops(path: Path, config: Any) -> None:
     root.setLevel(logging.ERROR)
     try:
         fused = optimizer.optimize_model(
-            str(path), model_type=model_type, num_heads=config.num_attention_heads,
+            str(path),
+            model_type=model_type,
+            num_heads=config.num_attention_heads,
             hidden_size=config.hidden_size,
         )
         fused.save_model_to_file(str(path))
