@@ -88,6 +88,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     article = make_article(load_sentences(args.corpus, "dev"))
     body = {"text": article}

@@ -31,7 +31,8 @@ def scoring_section(r: dict) -> list[str]:
         "torch-1": "(a) transformers + torch eager fp32, 1 sentence per call",
         "torch-32": "(a') the same, 32 per call, length-sorted",
         "fp32": "(b) ONNX fp32 (model/)",
-        "int8": "(c) ONNX int8 (model/)",
+        "int8": "(c) ONNX int8 as shipped (model/)",
+        "int8-all": "(c') ONNX int8, every weight node quantized",
     }
     for key, v in res.items():
         lines.append(

@@ -10,6 +10,8 @@ Paths:
             per call (what a transformers pipeline does by default)
   torch-32  the same, 32 sentences per call, sorted by length
   fp32/int8 model.Scorer (onnxruntime + tokenizers), batch 32, sorted by length
+  int8-all  the same with every weight node int8 (the shipped int8 keeps the few nodes
+            that flip labels in fp32); shows what that choice costs in speed
 Reported: sentences/s on the corpus test split, per-article latency p50/p99 for a
 1,000-word article (segmentation included), peak RSS, label agreement with torch-1,
 and segmentation's share of scoring time (blingfire, with pysbd for comparison).
@@ -183,13 +185,28 @@ def segmenter_speed(article: str, repeats: int) -> dict:
     return out
 
 
+def quantize_everything(model_dir: Path) -> Path:
+    """A copy of the model with every weight node int8 (the shipped int8 keeps the few
+    nodes that flip labels in fp32): shows what that choice costs in speed."""
+    import shutil
+    import tempfile
+
+    from training.exporters.quantize import quantize
+
+    tmp = Path(tempfile.mkdtemp())
+    for name in ("schema.json", "tokenizer.json", "model.onnx"):
+        shutil.copy(model_dir / name, tmp / name)
+    quantize(tmp / "model.onnx", tmp / "model.int8.onnx", [])
+    return tmp
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models/default")
     ap.add_argument("--corpus", type=Path, default=ROOT / "data/corpus.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/scoring.json")
     ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--paths", default="torch-1,torch-32,fp32,int8")
+    ap.add_argument("--paths", default="torch-1,torch-32,fp32,int8,int8-all")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -200,14 +217,17 @@ def main() -> None:
     results = {}
     for path in args.paths.split(","):
         log.info("running %s ...", path)
+        model_dir, child = args.model, path
+        if path == "int8-all":
+            model_dir, child = quantize_everything(args.model), "int8"
         proc = subprocess.run(
             [
                 sys.executable,
                 __file__,
                 "--child",
-                path,
+                child,
                 "--model",
-                str(args.model),
+                str(model_dir),
                 "--corpus",
                 str(args.corpus),
                 "--repeats",
@@ -217,7 +237,7 @@ def main() -> None:
             text=True,
             check=True,
         )
-        results[path] = json.loads(proc.stdout)
+        results[path] = json.loads(proc.stdout) | {"path": path}
     from model.schema import ModelSchema
 
     labels = {h.name: h.labels for h in ModelSchema.load(args.model).heads}

@@ -138,6 +138,13 @@ class Scorer:
                 results[i][h.name] = per_text[i]
         return results, [w.truncated for w in windows]
 
+    def warm_up(self) -> None:
+        """Run the largest batch the scorer can form: batch size rows of max length."""
+        pad = self.tokenizer.pad_id
+        ids, mask = self.tokenizer.pad([[pad] * self.schema.max_length] * self.batch_size)
+        self.session.run(ids, mask)
+        self.predict(["Warm-up sentence for the model.", "A second, somewhat longer one follows it."])
+
     def decide(self, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None) -> dict[str, Any]:
         return decide_labels(self.schema, probs, thresholds)
 

@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         app.state.scorer = scorer
         app.state.batcher = Batcher(scorer, metrics, settings.batch_wait_ms, settings.batch_max_tokens)
-        # Warm-up: the first onnxruntime run allocates and picks kernels; pay for it now.
-        await app.state.batcher.score(["Warm-up sentence for the model. A second one follows."], None)
+        # Warm-up at the largest shape a batch can take (batch size x max length), so the
+        # first requests do not pay for kernel selection and the memory arena is grown now.
+        await asyncio.to_thread(scorer.warm_up)
         app.state.ready = True
         log.info("model %s (%s, %s) ready", scorer.schema.name, scorer.version, settings.precision)
         yield
