@@ -30,6 +30,9 @@ class BaseModelConfig(_Strict):
     max_length: int = Field(default=128, gt=8, le=512)
     pooling: Literal["mean", "cls"] = "mean"
     dropout: float = Field(default=0.1, ge=0, lt=1)
+    # Keep only the first N transformer layers of the base: fewer layers score faster and
+    # lose some accuracy (docs/training.md has the measured trade-off). None keeps all.
+    layers: int | None = Field(default=None, ge=1)
 
 
 class TrainConfig(_Strict):
@@ -93,7 +96,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, str]) -> dict[str
         keys = dotted.split(".")
         node = data
         for key in keys[:-1]:
-            if not isinstance(node.get(key), dict):
+            if node.get(key) is None:  # a section the file leaves out (or empty) takes its defaults
+                node[key] = {}
+            if not isinstance(node[key], dict):
                 raise ConfigError(f"override --{dotted}: {key!r} is not a section of the config")
             node = node[key]
         node[keys[-1]] = _parse_value(raw)
@@ -127,13 +132,14 @@ def parse_override_args(args: list[str]) -> dict[str, str]:
     i = 0
     while i < len(args):
         arg = args[i]
-        if not arg.startswith("--") or "." not in arg:
-            raise ConfigError(f"unexpected argument {arg!r}; overrides look like --train.lr 3e-5")
         key = arg[2:]
+        value = None
         if "=" in key:
             key, value = key.split("=", 1)
-        else:
-            if i + 1 >= len(args):
+        if not arg.startswith("--") or "." not in key:
+            raise ConfigError(f"unexpected argument {arg!r}; overrides look like --train.lr 3e-5")
+        if value is None:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
                 raise ConfigError(f"override --{key} has no value")
             i += 1
             value = args[i]

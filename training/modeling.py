@@ -47,6 +47,18 @@ class MultiHeadClassifier(nn.Module):
         )
 
 
+def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
+    """Drop every transformer layer after the first n (BERT-style encoders)."""
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(f"model.layers: cannot cut the layers of a {type(encoder).__name__}")
+    if n > len(layers):
+        raise ValueError(f"model.layers: {n} asked for, the base has {len(layers)}")
+    encoder.encoder.layer = layers[:n]
+    encoder.config.num_hidden_layers = n  # saved with the checkpoint, so it reloads as cut
+    return encoder
+
+
 CHECKPOINT = "torch"  # sub-folder of the model directory holding the torch weights
 
 

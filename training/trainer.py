@@ -32,7 +32,7 @@ from training.data import file_fingerprint, load_splits, target_column
 from training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
 from training.exporters.onnx import export_and_check
 from training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
-from training.modeling import CHECKPOINT, MultiHeadClassifier, save_checkpoint
+from training.modeling import CHECKPOINT, MultiHeadClassifier, keep_layers, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,10 @@ def train(
 
     tokenizer = AutoTokenizer.from_pretrained(base_path)
 
-    model = MultiHeadClassifier(
-        AutoModel.from_pretrained(base_path), config.heads, config.model.pooling, config.model.dropout
-    )
+    encoder = AutoModel.from_pretrained(base_path)
+    if config.model.layers is not None:
+        encoder = keep_layers(encoder, config.model.layers)
+    model = MultiHeadClassifier(encoder, config.heads, config.model.pooling, config.model.dropout)
     losses = loss_functions(config, train_ds)
     # Fresh heads learn faster than the pretrained encoder should move.
     optimizer = torch.optim.AdamW(
