@@ -233,7 +233,9 @@ def train(
     # Parity on dev, test and up to 2,000 training sentences: more decisions, firmer figure.
     parity_texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
     parity_texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
-    parity = export_and_check(model, output, parity_texts, tokenizer.vocab_size, config.export)
+    parity = export_and_check(
+        model, output, parity_texts, tokenizer.vocab_size, config.export, probe_size=len(dev_ds)
+    )
 
     # Metrics of the shipped int8 model, through the same path that serves it.
     scorer = Scorer(output, precision="int8")
