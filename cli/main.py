@@ -20,6 +20,7 @@ app.add_typer(data_app, name="data")
 DEFAULT_CONFIG = Path("configs/default.yaml")
 DEFAULT_MODEL = Path(os.environ.get("FRAMING_MODEL", "models/default"))
 REAL_DEV = Path("../shared/eval/real-dev.csv")
+HARD_TERMS = Path("data/hard_terms.yaml")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 log = logging.getLogger("framing")
 
@@ -79,11 +80,24 @@ def data_report(
     config: Annotated[Path, typer.Option()] = DEFAULT_CONFIG,
     actors: Annotated[Path | None, typer.Option(help="one actor name per line")] = Path("data/actors.txt"),
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    hard_terms: Annotated[
+        Path | None, typer.Option(help="YAML of per-label trigger terms, for the hard-negative counts")
+    ] = HARD_TERMS,
 ) -> None:
-    """Write a Markdown description of a labelled CSV (counts, lengths, actors)."""
-    from training.report import corpus_report
+    """Write a Markdown description of a labelled CSV (counts, lengths, hard negatives, actors)."""
+    from training.report import corpus_report, read_hard_terms
 
-    text = corpus_report(file, _config(config), actors if actors and actors.is_file() else None)
+    cfg = _config(config)
+    terms = hard_terms if hard_terms and hard_terms.is_file() else None
+    if terms is not None and terms == HARD_TERMS:
+        try:  # the default file names the default labels: another config simply skips it
+            read_hard_terms(terms, cfg)
+        except ValueError:
+            terms = None
+    try:
+        text = corpus_report(file, cfg, actors if actors and actors.is_file() else None, hard_terms=terms)
+    except ValueError as e:
+        _fail(str(e))
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -375,3 +375,37 @@ def test_corpus_report(tmp_path, config):
     assert "| NATO | 2 | 16.7% |" in lines
     assert "| Russia | 1 | 8.3% |" in lines
     assert "Narnia" not in report and "European Union" not in report
+
+
+def test_corpus_report_counts_hard_negatives(tmp_path, config):
+    rows = [
+        ("NATO defence ministers met in Brussels to discuss ammunition budgets.", "", "neutral", "train"),
+        ("The court adjourned the hearing on grain exports until Friday.", "", "neutral", "train"),
+        ("NATO warned the drills near its border were a rehearsal for attack.", "security_threat",
+         "pro_ukraine", "train"),
+    ]
+    path = write(tmp_path / "c.csv", rows)
+    terms = tmp_path / "terms.yaml"
+    terms.write_text(
+        "head: frames\nterms:\n  security_threat: [NATO]\n  legitimacy_challenge: [court]\n"
+        "  diplomatic_opening: ['met ']\n",
+        encoding="utf-8",
+    )
+    lines = corpus_report(path, config, None, hard_terms=terms).splitlines()
+    # Two NATO rows, one without the frame; the court row and the meeting row lack theirs.
+    assert "| `security_threat` | 2 | 1 |" in lines
+    assert "| `legitimacy_challenge` | 1 | 1 |" in lines
+    assert "| `diplomatic_opening` | 1 | 1 |" in lines
+    summary = "2 rows are a hard negative for at least one label; 2 of them carry no `frames` label at all."
+    assert summary in lines
+
+
+def test_hard_terms_must_name_the_configs_labels(tmp_path, config):
+    path = write(tmp_path / "c.csv", GOOD)
+    terms = tmp_path / "terms.yaml"
+    terms.write_text("head: frames\nterms:\n  economic_pressure: [tariff]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="economic_pressure"):
+        corpus_report(path, config, None, hard_terms=terms)
+    terms.write_text("head: stance\nterms:\n  neutral: [said]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a multi-label head"):
+        corpus_report(path, config, None, hard_terms=terms)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from training.checks import SPLITS, Example, check_file, label_counts
 from training.config import Config
@@ -166,8 +167,56 @@ def _actor_section(examples: list[Example], actors: list[Actor], source: Path) -
     return out
 
 
+def read_hard_terms(path: Path, config: Config) -> tuple[str, dict[str, re.Pattern[str]]]:
+    """The head and per-label term patterns of a hard-terms YAML file, checked against the config."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    head = next((h for h in config.heads if h.name == raw.get("head")), None)
+    if head is None or not head.multi:
+        raise ValueError(f"{path}: head {raw.get('head')!r} is not a multi-label head of the config")
+    terms = raw.get("terms") or {}
+    unknown = sorted(set(terms) - set(head.labels))
+    if unknown:
+        raise ValueError(f"{path}: head {head.name!r} has no label(s) {unknown}")
+    patterns = {
+        label: re.compile(r"(?<!\w)(?:" + "|".join(words) + ")", re.IGNORECASE)
+        for label, words in terms.items()
+        if words
+    }
+    return head.name, patterns
+
+
+def _hard_negative_section(
+    examples: list[Example], head: str, patterns: dict[str, re.Pattern[str]]
+) -> list[str]:
+    out = [f"## Hard negatives: `{head}`", ""]
+    out += [
+        "Rows that mention a label's trigger terms (`data/hard_terms.yaml`) without carrying the "
+        "label: the cases that teach the model a word is not a frame.",
+        "",
+    ]
+    rows, hard_rows, none_hard = [], set(), set()
+    for label, pattern in patterns.items():
+        mention = [i for i, e in enumerate(examples) if pattern.search(e.text)]
+        hard = [i for i in mention if label not in examples[i].labels[head]]
+        hard_rows.update(hard)
+        none_hard.update(i for i in hard if not examples[i].labels[head])
+        rows.append((f"`{label}`", len(mention), len(hard)))
+    out += _table(("label", "rows mentioning its terms", "of them without the label"), rows)
+    out += [
+        f"{len(hard_rows)} rows are a hard negative for at least one label; {len(none_hard)} of "
+        f"them carry no `{head}` label at all.",
+        "",
+    ]
+    return out
+
+
 def corpus_report(
-    path: str | Path, config: Config, actors: Path | None, *, command: str = REPORT_COMMAND
+    path: str | Path,
+    config: Config,
+    actors: Path | None,
+    *,
+    command: str = REPORT_COMMAND,
+    hard_terms: Path | None = None,
 ) -> str:
     """Describe the labelled CSV at `path` as Markdown, using the config's heads."""
     path = Path(path)
@@ -199,6 +248,8 @@ def corpus_report(
     lines += _multi_section(examples, config)
     lines += _cross_section(examples, config)
     lines += _length_section(examples)
+    if hard_terms is not None:
+        lines += _hard_negative_section(examples, *read_hard_terms(hard_terms, config))
     if actors is not None:
         lines += _actor_section(examples, read_actors(actors), actors)
     return "\n".join(lines).rstrip() + "\n"
