@@ -58,7 +58,9 @@ class Batcher:
 
     def _collect(self, first: _Job) -> tuple[list[_Job], bool]:
         jobs, tokens, stop = [first], first.tokens, False
-        deadline = time.perf_counter() + self.max_wait
+        # A request alone in the queue is not kept waiting for company: at low load the wait
+        # would only add latency. Once others are queued, more may arrive within max_wait.
+        deadline = time.perf_counter() + (self.max_wait if not self._queue.empty() else 0.0)
         while tokens < self.max_tokens:
             remaining = deadline - time.perf_counter()
             try:

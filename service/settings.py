@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     max_documents: int = Field(64, ge=1, description="documents per request")
     max_chars: int = Field(100_000, ge=1, description="characters per document")
     max_body_bytes: int = Field(2_000_000, ge=1, description="bytes per request body")
-    batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to batch with")
+    batch_wait_ms: float = Field(
+        5.0, ge=0, description="when others are queued, how long a batch waits for more requests"
+    )
     batch_max_tokens: int = Field(16_384, ge=1, description="approximate token budget of one batch")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated API keys; empty: no auth"
