@@ -25,8 +25,6 @@ def test_sigterm_drains_in_flight_requests(trained_model_dir):
         **os.environ,
         "FRAMING_MODEL": str(trained_model_dir),
         "FRAMING_PORT": str(port),
-        # A long batching wait keeps the request in flight while SIGTERM arrives.
-        "FRAMING_BATCH_WAIT_MS": "1500",
         "FRAMING_DRAIN_SECONDS": "20",
     }
     proc = subprocess.Popen(
@@ -49,11 +47,18 @@ def test_sigterm_drains_in_flight_requests(trained_model_dir):
 
         result: dict = {}
 
+        def slow_body():
+            # The body arrives in two parts 1.5 s apart: the request is in flight at SIGTERM.
+            yield b'{"text": "Drones struck Odesa. '
+            time.sleep(1.5)
+            yield b'Talks resumed in Istanbul."}'
+
         def call() -> None:
             result["response"] = httpx.post(
                 f"{base}/v1/classify",
                 timeout=30,
-                json={"text": "Drones struck Odesa. Talks resumed in Istanbul."},
+                content=slow_body(),
+                headers={"content-type": "application/json"},
             )
 
         t = threading.Thread(target=call)
