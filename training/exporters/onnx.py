@@ -23,6 +23,7 @@ from training.modeling import MultiHeadClassifier, ProbabilityModule
 log = logging.getLogger(__name__)
 
 OPSET = 17
+INT8_PROBE_MARGIN = 0.003  # probe agreement needed above the int8 gate
 
 
 class ExportError(RuntimeError):
@@ -158,10 +159,15 @@ def export_and_check(
     limits = limits or ExportConfig()
     export_fp32(model, fp32_path, vocab_size)
     # Choose what to quantize on a probe (the first texts: the whole dev split when the
-    # trainer calls), then check the gate again on all of them. Every node kept in fp32
-    # costs speed, so the probe must meet the gate itself, no more.
+    # trainer calls), then check the gate again on all of them. The probe must clear the
+    # gate by a margin: meeting it exactly on dev left test sentences under it (98.5-98.8%
+    # on the 2026-12-01 model), since int8's flips land wherever scores sit near a threshold.
     quant = quantize_to_target(
-        model_dir, texts[:probe_size], limits.min_int8_agreement, onnx_probabilities, label_agreement
+        model_dir,
+        texts[:probe_size],
+        min(1.0, limits.min_int8_agreement + INT8_PROBE_MARGIN),
+        onnx_probabilities,
+        label_agreement,
     )
 
     fp32 = Scorer(model_dir, precision="fp32")
