@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+# Any character outside ECMA-262's white space (\s in JSON Schema patterns).
+_NON_BLANK = re.compile("[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
 
 EXAMPLE_TEXT = (
     "Russian missiles struck Kharkiv overnight, officials said.\n"
@@ -23,7 +27,9 @@ class Document(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        if not v.strip():
+        # Blank as the published schema's pattern `\S` means it (JSON Schema regexes are
+        # ECMA-262, whose white space is narrower than Python's str.isspace).
+        if not _NON_BLANK.search(v):
             raise ValueError("text is empty or only white space")
         return v
 
@@ -89,7 +95,7 @@ class ClassifyRequest(BaseModel):
     def _one_of(self) -> ClassifyRequest:
         if (self.text is None) == (self.documents is None):
             raise ValueError("give either 'text' or 'documents', not both and not neither")
-        if self.text is not None and not self.text.strip():
+        if self.text is not None and not _NON_BLANK.search(self.text):
             raise ValueError("text is empty or only white space")
         return self
 

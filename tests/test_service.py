@@ -188,3 +188,14 @@ def test_concurrent_requests_share_batches(client):
         results = list(pool.map(lambda t: client.post("/v1/classify", json={"text": t}), texts))
     assert all(r.status_code == 200 for r in results)
     assert [r.json()["documents"][0]["sentences"][0]["text"] for r in results] == texts
+
+
+def test_blank_means_what_the_published_pattern_means(client):
+    # JSON Schema's `\S` is ECMA-262's: U+001D is not white space there (it is for str.isspace),
+    # so a schema-valid junk-only document is accepted and simply has no sentences.
+    r = client.post("/v1/classify", json={"documents": [{"text": "Kyiv."}, {"text": "\u001d"}]})
+    assert r.status_code == 200, r.text
+    assert [len(d["sentences"]) for d in r.json()["documents"]] == [1, 0]
+    for blank in (" \t\n", "\u00a0\u3000"):
+        assert client.post("/v1/classify", json={"text": blank}).status_code == 422
+        assert client.post("/v1/classify", json={"documents": [{"text": blank}]}).status_code == 422
