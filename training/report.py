@@ -185,22 +185,21 @@ def read_hard_terms(path: Path, config: Config) -> tuple[str, dict[str, re.Patte
     return head.name, patterns
 
 
-def _hard_negative_section(
-    examples: list[Example], head: str, patterns: dict[str, re.Pattern[str]]
-) -> list[str]:
+def _hard_negative_section(examples: list[Example], source: Path, config: Config) -> list[str]:
+    head, patterns = read_hard_terms(source, config)
     out = [f"## Hard negatives: `{head}`", ""]
     out += [
-        "Rows that mention a label's trigger terms (`data/hard_terms.yaml`) without carrying the "
+        f"Rows that mention a label's trigger terms (`{source.as_posix()}`) without carrying the "
         "label: the cases that teach the model a word is not a frame.",
         "",
     ]
-    rows, hard_rows, none_hard = [], set(), set()
+    rows, hard_rows = [], set()
     for label, pattern in patterns.items():
         mention = [i for i, e in enumerate(examples) if pattern.search(e.text)]
         hard = [i for i in mention if label not in examples[i].labels[head]]
         hard_rows.update(hard)
-        none_hard.update(i for i in hard if not examples[i].labels[head])
         rows.append((f"`{label}`", len(mention), len(hard)))
+    none_hard = [i for i in hard_rows if not examples[i].labels[head]]
     out += _table(("label", "rows mentioning its terms", "of them without the label"), rows)
     out += [
         f"{len(hard_rows)} rows are a hard negative for at least one label; {len(none_hard)} of "
@@ -249,7 +248,7 @@ def corpus_report(
     lines += _cross_section(examples, config)
     lines += _length_section(examples)
     if hard_terms is not None:
-        lines += _hard_negative_section(examples, *read_hard_terms(hard_terms, config))
+        lines += _hard_negative_section(examples, hard_terms, config)
     if actors is not None:
         lines += _actor_section(examples, read_actors(actors), actors)
     return "\n".join(lines).rstrip() + "\n"
