@@ -107,7 +107,7 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: i
         def score_article(text: str) -> None:
             predict([s.text for s in split_sentences(text)])
     else:
-        scorer = Scorer(model_dir, precision=path, batch_size=32)
+        scorer = Scorer(model_dir, precision=path)
 
         def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
             return scorer.predict(texts)[0]

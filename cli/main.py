@@ -188,7 +188,11 @@ def score(
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
     text_column: Annotated[str, typer.Option(help="CSV text column")] = "text",
     id_column: Annotated[str, typer.Option(help="CSV id column")] = "id",
-    batch_size: Annotated[int, typer.Option(help="sentences per inference batch")] = 32,
+    batch_size: Annotated[int, typer.Option(help="most sentences per onnxruntime call")] = 64,
+    batch_tokens: Annotated[
+        int | None,
+        typer.Option(help="most padded tokens per onnxruntime call (rows x longest); default 512"),
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="onnxruntime threads per worker")] = None,
     workers: Annotated[int, typer.Option(help="scoring processes")] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
@@ -210,6 +214,7 @@ def score(
         threads=threads,
         workers=workers,
         progress=progress,
+        **({"batch_tokens": batch_tokens} if batch_tokens else {}),
     )
     try:
         stats = score_files(inputs, output, opts)

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from model.schema import ModelSchema
-from model.scorer import Scorer
+from model.scorer import DEFAULT_BATCH_TOKENS, Scorer
 
 log = logging.getLogger(__name__)
 CHUNK_DOCS = 32
@@ -34,7 +34,8 @@ class ScoreOptions:
     precision: str = "int8"
     text_column: str = "text"
     id_column: str = "id"
-    batch_size: int = 32
+    batch_size: int = 64
+    batch_tokens: int = DEFAULT_BATCH_TOKENS
     threads: int | None = None
     workers: int = 1
     progress: bool = True
@@ -204,6 +205,7 @@ def _init_worker(opts: ScoreOptions) -> None:
         precision=opts.precision,  # type: ignore[arg-type]
         threads=opts.threads,
         batch_size=opts.batch_size,
+        max_batch_tokens=opts.batch_tokens,
     )
 
 

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             precision=settings.precision,
             threads=settings.threads,
             batch_size=settings.batch_size,
+            max_batch_tokens=settings.call_max_tokens,
         )
         metrics_file = settings.model / "metrics.json"
         app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}

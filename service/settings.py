@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from model.scorer import DEFAULT_BATCH_TOKENS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRAMING_", extra="ignore")
@@ -19,7 +21,10 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="TCP port")
     workers: int = Field(1, ge=1, description="server processes (each loads the model)")
     threads: int | None = Field(None, ge=1, description="onnxruntime threads; default: all cores")
-    batch_size: int = Field(32, ge=1, description="sentences per onnxruntime call")
+    batch_size: int = Field(64, ge=1, description="most sentences per onnxruntime call")
+    call_max_tokens: int = Field(
+        DEFAULT_BATCH_TOKENS, ge=1, description="most padded tokens (rows x longest) per onnxruntime call"
+    )
     max_documents: int = Field(64, ge=1, description="documents per request")
     max_chars: int = Field(100_000, ge=1, description="characters per document")
     max_body_bytes: int = Field(2_000_000, ge=1, description="bytes per request body")

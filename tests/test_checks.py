@@ -381,8 +381,12 @@ def test_corpus_report_counts_hard_negatives(tmp_path, config):
     rows = [
         ("NATO defence ministers met in Brussels to discuss ammunition budgets.", "", "neutral", "train"),
         ("The court adjourned the hearing on grain exports until Friday.", "", "neutral", "train"),
-        ("NATO warned the drills near its border were a rehearsal for attack.", "security_threat",
-         "pro_ukraine", "train"),
+        (
+            "NATO warned the drills near its border were a rehearsal for attack.",
+            "security_threat",
+            "pro_ukraine",
+            "train",
+        ),
     ]
     path = write(tmp_path / "c.csv", rows)
     terms = tmp_path / "terms.yaml"

@@ -47,6 +47,12 @@ class TrainConfig(_Strict):
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
+    # Int8-aware tuning after the main loop (training/int8_aware.py): passes over the training
+    # data with onnxruntime's int8 rounding simulated; 0 turns it off. `consistency` weighs
+    # the gap between rounded and plain logits against the task loss.
+    int8_aware_epochs: int = Field(default=0, ge=0)
+    int8_aware_lr: float = Field(default=1e-5, gt=0)
+    int8_aware_consistency: float = Field(default=1.0, ge=0)
 
 
 class ExportConfig(_Strict):

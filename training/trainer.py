@@ -31,6 +31,7 @@ from training.config import Config
 from training.data import file_fingerprint, load_splits, target_column
 from training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
 from training.exporters.onnx import export_and_check
+from training.int8_aware import int8_aware_tune
 from training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
 from training.modeling import CHECKPOINT, MultiHeadClassifier, keep_layers, save_checkpoint
 
@@ -203,6 +204,9 @@ def train(
     assert best_state is not None
     model.load_state_dict(best_state)
     model.eval()
+    int8_aware = None
+    if tc.int8_aware_epochs:
+        int8_aware = _int8_aware_phase(model, train_ds, dev_ds, tokenizer, config, losses)
     train_seconds = time.perf_counter() - started
 
     # Per-label thresholds on dev for multi-label heads.
@@ -260,6 +264,7 @@ def train(
             "best_epoch": best_epoch,
             "best_dev_macro_f1_torch": round(best_score, 4),
             "history": history,
+            "int8_aware": int8_aware,
             "threads": torch.get_num_threads(),
             "config": config.model_dump(),
         },
@@ -275,6 +280,45 @@ def train(
     write_card(output, schema, metrics)
     log.info("model written to %s in %.0f s", output, time.perf_counter() - started)
     return output
+
+
+def _int8_aware_phase(
+    model: MultiHeadClassifier,
+    train_ds: Dataset,
+    dev_ds: Dataset,
+    tokenizer: Any,
+    config: Config,
+    losses: dict[str, torch.nn.Module],
+) -> dict[str, Any]:
+    """A few more passes with int8 rounding simulated (training/int8_aware.py), so that
+    the export can quantize every matrix product and still agree with fp32."""
+    tc = config.train
+    started = time.perf_counter()
+    steps = math.ceil(len(train_ds) / tc.batch_size) * tc.int8_aware_epochs
+    bar = tqdm(total=steps, desc="int8-aware", unit="step", dynamic_ncols=True)
+
+    def progress(row: dict[str, Any]) -> None:
+        bar.update(1)
+        bar.set_postfix(epoch=row["epoch"], task=f"{row['task']:.4f}", gap=f"{row['gap']:.5f}")
+
+    history = int8_aware_tune(
+        model,
+        lambda seed: batches(train_ds, tokenizer, config, shuffle=True, seed=seed),
+        losses,
+        epochs=tc.int8_aware_epochs,
+        lr=tc.int8_aware_lr,
+        consistency=tc.int8_aware_consistency,
+        seed=tc.seed,
+        progress=progress,
+    )
+    bar.close()
+    score = overall_macro(split_metrics(config, dev_ds, predict_probs(model, dev_ds, tokenizer, config)))
+    log.info("after int8-aware tuning: dev macro-F1 %.4f", score)
+    return {
+        "history": history,
+        "dev_macro_f1_torch": round(score, 4),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def _example(row: dict[str, Any], config: Config):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.scorer import Scorer
+from model.scorer import Scorer, plan_batches
 from model.session import ONNX_FILES, output_name
 from training.config import ExportConfig
 from training.exporters.quantize import quantize_to_target
@@ -104,15 +104,16 @@ def torch_probabilities(
 
 
 def onnx_probabilities(scorer: Scorer, texts: list[str]) -> list[np.ndarray]:
-    windows = scorer.tokenizer.encode(texts)
-    rows = [w.ids[0] for w in windows]
-    outs: list[list[np.ndarray]] = [[] for _ in scorer.schema.heads]
-    for b in range(0, len(rows), scorer.batch_size):
-        ids, mask = scorer.tokenizer.pad(rows[b : b + scorer.batch_size])
+    """onnxruntime probabilities per head for each text's first window, batched exactly as
+    the scorer batches (int8 activation scales depend on which rows share a call)."""
+    rows = [w.ids[0] for w in scorer.tokenizer.encode(texts)]
+    outs = [np.zeros((len(rows), len(h.labels)), dtype=np.float32) for h in scorer.schema.heads]
+    for idx in plan_batches([len(r) for r in rows], scorer.batch_size, scorer.max_batch_tokens):
+        ids, mask = scorer.tokenizer.pad([rows[i] for i in idx])
         res = scorer.session.run(ids, mask)
         for k, h in enumerate(scorer.schema.heads):
-            outs[k].append(res[output_name(h.name)])
-    return [np.concatenate(o) for o in outs]
+            outs[k][idx] = res[output_name(h.name)]
+    return outs
 
 
 def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray], exact: bool = False) -> float:
