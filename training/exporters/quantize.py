@@ -5,7 +5,8 @@ Per-tensor activation scales suit most of an encoder, but a few matrix products
 features) lose enough precision to flip labels. When quantizing everything misses the
 agreement target on a probe set, each weight node's sensitivity is measured alone
 (mean |Δ probability| when only it is int8) and the most sensitive nodes are left in
-fp32, one by one, until the target is met.
+fp32, one by one, until the target is met. Int8-aware tuning (training/int8_aware.py)
+makes the weights robust enough that only one or two need it.
 """
 
 from __future__ import annotations
