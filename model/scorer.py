@@ -139,12 +139,7 @@ class Scorer:
         windows = self.tokenizer.encode(texts)
         flat = [(i, ids) for i, w in enumerate(windows) for ids in w.ids]
         heads = self.schema.heads
-        probs = {h.name: np.zeros((len(flat), len(h.labels)), dtype=np.float32) for h in heads}
-        for idx in plan_batches([len(ids) for _, ids in flat], self.batch_size, self.max_batch_tokens):
-            ids, mask = self.tokenizer.pad([flat[k][1] for k in idx])
-            out = self.session.run(ids, mask)
-            for h in heads:
-                probs[h.name][idx] = out[output_name(h.name)]
+        probs = self.run_rows([ids for _, ids in flat])
         results: list[dict[str, np.ndarray]] = [{} for _ in texts]
         owner = np.array([i for i, _ in flat])
         counts = np.bincount(owner, minlength=len(texts)).astype(np.float32)[:, None]
@@ -159,6 +154,16 @@ class Scorer:
             for i in range(len(texts)):
                 results[i][h.name] = per_text[i]
         return results, [w.truncated for w in windows]
+
+    def run_rows(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
+        """Per-head probabilities of token-id rows, in row order, batched by plan_batches."""
+        probs = {h.name: np.zeros((len(rows), len(h.labels)), dtype=np.float32) for h in self.schema.heads}
+        for idx in plan_batches([len(r) for r in rows], self.batch_size, self.max_batch_tokens):
+            ids, mask = self.tokenizer.pad([rows[k] for k in idx])
+            out = self.session.run(ids, mask)
+            for h in self.schema.heads:
+                probs[h.name][idx] = out[output_name(h.name)]
+        return probs
 
     def warm_up(self) -> None:
         """Run the largest call the scorer can form: as many rows of max length as fit."""

@@ -206,11 +206,14 @@ def train(
     model.eval()
     int8_aware = None
     if tc.int8_aware_epochs:
-        int8_aware = _int8_aware_phase(model, train_ds, dev_ds, tokenizer, config, losses)
+        int8_aware = _int8_aware_phase(model, train_ds, tokenizer, config, losses)
     train_seconds = time.perf_counter() - started
 
     # Per-label thresholds on dev for multi-label heads.
     dev_probs = predict_probs(model, dev_ds, tokenizer, config)
+    if int8_aware is not None:
+        int8_aware["dev_macro_f1_torch"] = round(overall_macro(split_metrics(config, dev_ds, dev_probs)), 4)
+        log.info("after int8-aware tuning: dev macro-F1 %.4f", int8_aware["dev_macro_f1_torch"])
     thresholds = {
         h.name: tune_thresholds(h, np.array(list(dev_ds[target_column(h.name)])), dev_probs[h.name])
         for h in config.heads
@@ -285,7 +288,6 @@ def train(
 def _int8_aware_phase(
     model: MultiHeadClassifier,
     train_ds: Dataset,
-    dev_ds: Dataset,
     tokenizer: Any,
     config: Config,
     losses: dict[str, torch.nn.Module],
@@ -312,13 +314,7 @@ def _int8_aware_phase(
         progress=progress,
     )
     bar.close()
-    score = overall_macro(split_metrics(config, dev_ds, predict_probs(model, dev_ds, tokenizer, config)))
-    log.info("after int8-aware tuning: dev macro-F1 %.4f", score)
-    return {
-        "history": history,
-        "dev_macro_f1_torch": round(score, 4),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    return {"history": history, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _example(row: dict[str, Any], config: Config):

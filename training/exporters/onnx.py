@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.scorer import Scorer, plan_batches
+from model.scorer import Scorer
 from model.session import ONNX_FILES, output_name
 from training.config import ExportConfig
 from training.exporters.quantize import quantize_to_target
@@ -106,14 +106,8 @@ def torch_probabilities(
 def onnx_probabilities(scorer: Scorer, texts: list[str]) -> list[np.ndarray]:
     """onnxruntime probabilities per head for each text's first window, batched exactly as
     the scorer batches (int8 activation scales depend on which rows share a call)."""
-    rows = [w.ids[0] for w in scorer.tokenizer.encode(texts)]
-    outs = [np.zeros((len(rows), len(h.labels)), dtype=np.float32) for h in scorer.schema.heads]
-    for idx in plan_batches([len(r) for r in rows], scorer.batch_size, scorer.max_batch_tokens):
-        ids, mask = scorer.tokenizer.pad([rows[i] for i in idx])
-        res = scorer.session.run(ids, mask)
-        for k, h in enumerate(scorer.schema.heads):
-            outs[k][idx] = res[output_name(h.name)]
-    return outs
+    probs = scorer.run_rows([w.ids[0] for w in scorer.tokenizer.encode(texts)])
+    return [probs[h.name] for h in scorer.schema.heads]
 
 
 def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray], exact: bool = False) -> float:
