@@ -191,9 +191,12 @@ def score(
     batch_size: Annotated[int, typer.Option(help="most sentences per onnxruntime call")] = 64,
     batch_tokens: Annotated[
         int | None,
-        typer.Option(help="most padded tokens per onnxruntime call (rows x longest); default 512"),
+        typer.Option(help="most padded tokens per onnxruntime call (rows x longest); default 256"),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="onnxruntime threads per worker")] = None,
+    threads: Annotated[int | None, typer.Option(help="cores each worker's onnxruntime may use")] = None,
+    parallel_calls: Annotated[
+        int | None, typer.Option(help="onnxruntime calls at once per worker; default: one per thread")
+    ] = None,
     workers: Annotated[int, typer.Option(help="scoring processes")] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
@@ -212,6 +215,7 @@ def score(
         id_column=id_column,
         batch_size=batch_size,
         threads=threads,
+        parallel_calls=parallel_calls,
         workers=workers,
         progress=progress,
         **({"batch_tokens": batch_tokens} if batch_tokens else {}),

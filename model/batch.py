@@ -37,6 +37,7 @@ class ScoreOptions:
     batch_size: int = 64
     batch_tokens: int = DEFAULT_BATCH_TOKENS
     threads: int | None = None
+    parallel_calls: int | None = None
     workers: int = 1
     progress: bool = True
 
@@ -206,6 +207,7 @@ def _init_worker(opts: ScoreOptions) -> None:
         threads=opts.threads,
         batch_size=opts.batch_size,
         max_batch_tokens=opts.batch_tokens,
+        parallel_calls=opts.parallel_calls,
     )
 
 

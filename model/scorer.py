@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 Thresholds = dict[str, dict[str, float]]  # head -> label -> threshold
 # Padded tokens per onnxruntime call (rows x longest row); see plan_batches.
-DEFAULT_BATCH_TOKENS = 512
+DEFAULT_BATCH_TOKENS = 256
 
 
 @dataclass
@@ -92,8 +94,9 @@ def plan_batches(lengths: list[int], max_rows: int, max_tokens: int | None = Non
     """Indices of rows per onnxruntime call: sorted by length, so each call pads to little
     more than its own rows, and cut when a call would hold `max_rows` rows or more than
     `max_tokens` padded tokens (rows x longest row). Calls that stay small keep their
-    activations in the CPU caches: on 2 cores a 1,000-word article scores faster in calls
-    of about 500 tokens than in one call of 2,000 (docs/benchmarks.md)."""
+    activations in the CPU caches, and several small calls can run side by side (see
+    Scorer): on 2 cores a 1,000-word article scores fastest in calls of about 250 tokens,
+    two at a time (docs/benchmarks.md)."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     batches: list[list[int]] = []
     current: list[int] = []
@@ -110,7 +113,12 @@ def plan_batches(lengths: list[int], max_rows: int, max_tokens: int | None = Non
 
 
 class Scorer:
-    """Scores sentences and documents with a model directory's ONNX graph."""
+    """Scores sentences and documents with a model directory's ONNX graph.
+
+    `threads` cores (default: all, at most 8) are shared by `parallel_calls` onnxruntime
+    calls running at once (default: one per core, each single-threaded). A call of a few
+    hundred tokens is too small to split well across cores, so whole calls side by side
+    use the cores better than one call at a time with intra-op threads."""
 
     def __init__(
         self,
@@ -119,11 +127,22 @@ class Scorer:
         threads: int | None = None,
         batch_size: int = 64,
         max_batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
+        parallel_calls: int | None = None,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.schema = ModelSchema.load(self.model_dir)
         self.tokenizer = SentenceTokenizer(self.model_dir / TOKENIZER_FILE, self.schema.max_length)
-        self.session = OnnxSession(self.model_dir, precision=precision, threads=threads)
+        cores = threads or min(os.cpu_count() or 1, 8)
+        self.parallel_calls = max(1, min(parallel_calls or cores, cores))
+        self.session = OnnxSession(
+            self.model_dir, precision=precision, threads=max(1, cores // self.parallel_calls)
+        )
+        # onnxruntime releases the GIL while it runs, so plain threads overlap their calls.
+        self._pool = (
+            ThreadPoolExecutor(self.parallel_calls, thread_name_prefix="onnx")
+            if self.parallel_calls > 1
+            else None
+        )
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.version = model_version(self.model_dir)
@@ -158,9 +177,14 @@ class Scorer:
     def run_rows(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
         """Per-head probabilities of token-id rows, in row order, batched by plan_batches."""
         probs = {h.name: np.zeros((len(rows), len(h.labels)), dtype=np.float32) for h in self.schema.heads}
-        for idx in plan_batches([len(r) for r in rows], self.batch_size, self.max_batch_tokens):
+        calls = plan_batches([len(r) for r in rows], self.batch_size, self.max_batch_tokens)
+
+        def run(idx: list[int]) -> tuple[list[int], dict[str, np.ndarray]]:
             ids, mask = self.tokenizer.pad([rows[k] for k in idx])
-            out = self.session.run(ids, mask)
+            return idx, self.session.run(ids, mask)
+
+        done = self._pool.map(run, calls) if self._pool and len(calls) > 1 else map(run, calls)
+        for idx, out in done:
             for h in self.schema.heads:
                 probs[h.name][idx] = out[output_name(h.name)]
         return probs

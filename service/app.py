@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threads=settings.threads,
             batch_size=settings.batch_size,
             max_batch_tokens=settings.call_max_tokens,
+            parallel_calls=settings.parallel_calls,
         )
         metrics_file = settings.model / "metrics.json"
         app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}

@@ -20,7 +20,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="interface to bind")
     port: int = Field(8000, description="TCP port")
     workers: int = Field(1, ge=1, description="server processes (each loads the model)")
-    threads: int | None = Field(None, ge=1, description="onnxruntime threads; default: all cores")
+    threads: int | None = Field(None, ge=1, description="cores onnxruntime may use; default: all (at most 8)")
+    parallel_calls: int | None = Field(
+        None, ge=1, description="onnxruntime calls run at once, sharing the threads; default: one per thread"
+    )
     batch_size: int = Field(64, ge=1, description="most sentences per onnxruntime call")
     call_max_tokens: int = Field(
         DEFAULT_BATCH_TOKENS, ge=1, description="most padded tokens (rows x longest) per onnxruntime call"

@@ -124,3 +124,20 @@ def test_plan_batches_sorts_and_respects_both_limits():
         assert len(b) * max(lengths[i] for i in b) <= 60 or len(b) == 1
     assert [lengths[i] for i in batches[-1]] == [100]
     assert plan_batches(lengths, max_rows=64, max_tokens=None) == [flat]
+
+
+def test_parallel_calls_score_exactly_as_one_call_at_a_time(trained_model_dir):
+    import numpy as np
+
+    texts = [f"Sentence number {i} says Kyiv and Moscow {'talk ' * (i % 7)}today." for i in range(40)]
+    # A small token budget makes many calls, so the two workers really overlap.
+    serial = Scorer(trained_model_dir, threads=2, parallel_calls=1, max_batch_tokens=64)
+    parallel = Scorer(trained_model_dir, threads=2, parallel_calls=2, max_batch_tokens=64)
+    assert serial.parallel_calls == 1 and parallel.parallel_calls == 2
+    a, _ = serial.predict(texts)
+    b, _ = parallel.predict(texts)
+    for pa, pb in zip(a, b, strict=True):
+        for head in pa:
+            np.testing.assert_allclose(pa[head], pb[head], atol=1e-6)
+    # More parallel calls than threads would only oversubscribe the cores.
+    assert Scorer(trained_model_dir, threads=1, parallel_calls=4).parallel_calls == 1
