@@ -5,7 +5,8 @@ Starts the server as a subprocess, then a bounded asyncio httpx client POSTs one
 
     python bench/load.py --model models/default --seconds 60 --levels 1,8,32
 
-Reports throughput, latency p50/p99, errors, and the server's RSS before and after.
+Reports throughput, latency p50/p99, errors, and the server's RSS once it is ready
+(its warm-up done) and after each level.
 Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
@@ -119,10 +120,12 @@ def main() -> None:
             raise SystemExit("server never became ready")
         proc = psutil.Process(server.pid)
         rss_before = proc.memory_info().rss / 2**20
-        levels = [
-            asyncio.run(level(f"{base}/v1/classify", body, int(c), args.seconds))
-            for c in args.levels.split(",")
-        ]
+        levels = []
+        for c in args.levels.split(","):
+            result = asyncio.run(level(f"{base}/v1/classify", body, int(c), args.seconds))
+            # RSS after each level shows whether memory settles or keeps growing.
+            result["server_rss_mb_after"] = round(proc.memory_info().rss / 2**20, 1)
+            levels.append(result)
         rss_after = proc.memory_info().rss / 2**20
     finally:
         server.terminate()

@@ -65,18 +65,20 @@ def load_section(r: dict) -> list[str]:
         f"asyncio httpx client, one {r['article_words']}-word article per request.",
         f"Machine: {r['machine']['cpus']} CPU cores, {r['machine']['platform']}.",
         "",
-        "| concurrency | seconds | requests | errors | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---|---|---|",
+        "| concurrency | seconds | requests | errors | requests/s | p50 ms | p99 ms | server RSS after, MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for lv in r["levels"]:
         lines.append(
             f"| {lv['concurrency']} | {lv['seconds']} | {lv['requests']} | {lv['errors']} | "
-            f"{lv['requests_per_s']:.2f} | {lv['latency_ms_p50']} | {lv['latency_ms_p99']} |"
+            f"{lv['requests_per_s']:.2f} | {lv['latency_ms_p50']} | {lv['latency_ms_p99']} | "
+            f"{lv.get('server_rss_mb_after', '-')} |"
         )
     rss = r["server_rss_mb"]
     lines += [
         "",
-        f"Server RSS: {rss['before']} MB before, {rss['after']} MB after ({rss['growth_pct']:+.1f}%).",
+        f"Server RSS: {rss['before']} MB once ready (warm-up done), {rss['after']} MB after the last "
+        f"level ({rss['growth_pct']:+.1f}%).",
         "",
     ]
     return lines

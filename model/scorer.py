@@ -190,12 +190,17 @@ class Scorer:
         return probs
 
     def warm_up(self) -> None:
-        """Run the largest call the scorer can form: as many rows of max length as fit."""
+        """Run the largest call the scorer can form (as many rows of max length as fit),
+        `parallel_calls` of them at once and one more on the calling thread: onnxruntime's
+        arena and every thread that calls it then hold their working memory before the
+        first request, so serving does not grow the process later."""
         pad = self.tokenizer.pad_id
         rows = self.batch_size
         if self.max_batch_tokens:
             rows = max(1, min(rows, self.max_batch_tokens // self.schema.max_length))
         ids, mask = self.tokenizer.pad([[pad] * self.schema.max_length] * rows)
+        if self._pool:
+            list(self._pool.map(lambda _: self.session.run(ids, mask), range(self.parallel_calls)))
         self.session.run(ids, mask)
         self.predict(["Warm-up sentence for the model.", "A second, somewhat longer one follows it."])
 

@@ -38,8 +38,16 @@ class Batcher:
         self.max_wait = max_wait_ms / 1000
         self.max_tokens = max_tokens
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._warmed = threading.Event()
+        self._warm_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
+
+    def wait_ready(self) -> None:
+        """Block until the worker has run the scorer's warm-up; re-raise its failure."""
+        self._warmed.wait()
+        if self._warm_error is not None:
+            raise self._warm_error
 
     async def score(self, texts: list[str], thresholds: Thresholds | None) -> list[DocumentResult]:
         self.scorer.check_thresholds(thresholds)
@@ -77,6 +85,14 @@ class Batcher:
         return jobs, stop
 
     def _run(self) -> None:
+        # Warm up on this thread: it is the one that calls onnxruntime for every request.
+        try:
+            self.scorer.warm_up()
+        except Exception as e:  # noqa: BLE001 - re-raised by wait_ready in lifespan
+            self._warm_error = e
+            return
+        finally:
+            self._warmed.set()
         stop = False
         while not stop:
             first = self._queue.get()

@@ -199,3 +199,18 @@ def test_blank_means_what_the_published_pattern_means(client):
     for blank in (" \t\n", "\u00a0\u3000"):
         assert client.post("/v1/classify", json={"text": blank}).status_code == 422
         assert client.post("/v1/classify", json={"documents": [{"text": blank}]}).status_code == 422
+
+
+def test_a_failed_warm_up_fails_startup_with_its_reason():
+    from service.batcher import Batcher
+    from service.metrics import Metrics
+
+    class BrokenScorer:
+        def warm_up(self) -> None:
+            raise RuntimeError("arena could not grow")
+
+    batcher = Batcher(BrokenScorer(), Metrics(), max_wait_ms=1, max_tokens=100)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="arena could not grow"):
+        batcher.wait_ready()
+    batcher._thread.join(5)
+    assert not batcher._thread.is_alive()  # the worker stopped instead of serving cold
