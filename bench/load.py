@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.scoring import load_sentences, make_article  # noqa: E402
+from bench.scoring import load_sentences, machine, make_article  # noqa: E402
 
 log = logging.getLogger("bench.load")
 MAX_REQUESTS_PER_LEVEL = 100_000
@@ -131,7 +130,7 @@ def main() -> None:
         server.terminate()
         server.wait(30)
     report = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(),
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "article_words": len(article.split()),
         "levels": levels,

@@ -18,7 +18,7 @@ def scoring_section(r: dict) -> list[str]:
         "## Scoring: torch eager vs ONNX fp32 vs ONNX int8",
         "",
         f"Command: `{r['command']}` (one run; each path in its own process, one after the other).",
-        f"Machine: {r['machine']['cpus']} CPU cores, {r['machine']['platform']}, Python {r['machine']['python']}.",
+        f"Machine: {describe(r['machine'])}.",
         f"Model: `{r.get('model_version', '?')}`. Sentences: the corpus test split "
         f"({next(iter(res.values()))['sentences']} sentences). Article: "
         f"{next(iter(res.values()))['article_words']} words, {next(iter(res.values()))['article_sentences']} sentences "
@@ -57,13 +57,18 @@ def scoring_section(r: dict) -> list[str]:
     return lines
 
 
+def describe(m: dict) -> str:
+    cpu = f", {m['cpu']} ({', '.join(m['vector']) or 'no AVX2'})" if "cpu" in m else ""
+    return f"{m['cpus']} CPU cores{cpu}, {m['platform']}, Python {m.get('python', '?')}"
+
+
 def load_section(r: dict) -> list[str]:
     lines = [
         "## Service under load",
         "",
         f"Command: `{r['command']}`: a real `framing serve` (1 worker, int8) on 127.0.0.1 and a bounded "
         f"asyncio httpx client, one {r['article_words']}-word article per request.",
-        f"Machine: {r['machine']['cpus']} CPU cores, {r['machine']['platform']}.",
+        f"Machine: {describe(r['machine'])}.",
         "",
         "| concurrency | seconds | requests | errors | requests/s | p50 ms | p99 ms | server RSS after, MB |",
         "|---|---|---|---|---|---|---|---|",

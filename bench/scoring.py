@@ -39,6 +39,27 @@ sys.path.insert(0, str(ROOT))
 log = logging.getLogger("bench")
 
 
+def machine() -> dict:
+    """What the timings depend on: cores, and the CPU's model and vector extensions (int8
+    products run much faster with AVX-512 VNNI than with AVX2 alone)."""
+    cpu, flags = platform.processor() or platform.machine(), set()
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        for line in info.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                cpu = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "vector": [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
 def load_sentences(corpus: Path, split: str) -> list[str]:
     with corpus.open(encoding="utf-8", newline="") as fh:
         return [r["text"] for r in csv.DictReader(fh) if r["split"] == split]
@@ -265,12 +286,7 @@ def main() -> None:
 
     report = {
         "model_version": model_version(args.model),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-        },
+        "machine": machine(),
         "command": " ".join(["python", "bench/scoring.py", *sys.argv[1:]]),
         "results": results,
         "segmenters_ms_per_article": segmenter_speed(article, args.repeats),

@@ -190,18 +190,22 @@ class Scorer:
         return probs
 
     def warm_up(self) -> None:
-        """Run the largest call the scorer can form (as many rows of max length as fit),
-        `parallel_calls` of them at once and one more on the calling thread: onnxruntime's
-        arena and every thread that calls it then hold their working memory before the
-        first request, so serving does not grow the process later."""
+        """Run calls of the shapes serving forms, from many short rows to a few rows of max
+        length, `parallel_calls` at once and once more on the calling thread. onnxruntime
+        grows its buffers per call shape and per thread; doing it now means serving does not
+        grow the process later and the first requests do not pay for it."""
         pad = self.tokenizer.pad_id
-        rows = self.batch_size
-        if self.max_batch_tokens:
-            rows = max(1, min(rows, self.max_batch_tokens // self.schema.max_length))
-        ids, mask = self.tokenizer.pad([[pad] * self.schema.max_length] * rows)
-        if self._pool:
-            list(self._pool.map(lambda _: self.session.run(ids, mask), range(self.parallel_calls)))
-        self.session.run(ids, mask)
+        length = 0
+        while length < self.schema.max_length:
+            length = min(length + 8, self.schema.max_length)
+            rows = self.batch_size
+            if self.max_batch_tokens:
+                rows = max(1, min(rows, self.max_batch_tokens // length))
+            ids, mask = self.tokenizer.pad([[pad] * length] * rows)
+            if self._pool:
+                n = self.parallel_calls
+                list(self._pool.map(self.session.run, [ids] * n, [mask] * n))
+            self.session.run(ids, mask)
         self.predict(["Warm-up sentence for the model.", "A second, somewhat longer one follows it."])
 
     def decide(self, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None) -> dict[str, Any]:
