@@ -198,9 +198,8 @@ class Scorer:
         length = 0
         while length < self.schema.max_length:
             length = min(length + 8, self.schema.max_length)
-            rows = self.batch_size
-            if self.max_batch_tokens:
-                rows = max(1, min(rows, self.max_batch_tokens // length))
+            # The first call plan_batches cuts from rows of this length is the one serving forms.
+            rows = len(plan_batches([length] * self.batch_size, self.batch_size, self.max_batch_tokens)[0])
             ids, mask = self.tokenizer.pad([[pad] * length] * rows)
             if self._pool:
                 n = self.parallel_calls

@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         app.state.scorer = scorer
         app.state.batcher = Batcher(scorer, metrics, settings.batch_wait_ms, settings.batch_max_tokens)
-        # Warm-up at the largest call shape, on the threads that serve requests, so the first
-        # requests do not pay for kernel selection and memory is grown now, not while serving.
+        # Warm-up at every call shape, on the threads that serve requests (Scorer.warm_up), so the
+        # first requests do not pay for kernel selection and memory is grown now, not while serving.
         await asyncio.to_thread(app.state.batcher.wait_ready)
         app.state.ready = True
         log.info("model %s (%s, %s) ready", scorer.schema.name, scorer.version, settings.precision)
