@@ -33,6 +33,7 @@ def scoring_section(r: dict) -> list[str]:
         "fp32": "(b) ONNX fp32 (model/)",
         "int8": "(c) ONNX int8 as shipped (model/)",
         "int8-all": "(c') ONNX int8, every weight node quantized",
+        "int8-skipln": "(c'') ONNX int8 as shipped, onnxruntime's SkipLayerNormalization fusion on",
     }
     for key, v in res.items():
         lines.append(

@@ -12,6 +12,9 @@ Paths:
   fp32/int8 model.Scorer (onnxruntime + tokenizers), batch 32, sorted by length
   int8-all  the same with every weight node int8 (the shipped int8 keeps the few nodes
             that flip labels in fp32); shows what that choice costs in speed
+  int8-skipln  the shipped int8 with onnxruntime left to fuse each residual add and layer
+            norm into SkipLayerNormalization, as it does unless told not to; shows what
+            keeping them apart (model/session.py) gains
 Reported: sentences/s on the corpus test split, per-article latency p50/p99 for a
 1,000-word article (segmentation included), peak RSS, label agreement with torch-1,
 and segmentation's share of scoring time (blingfire, with pysbd for comparison).
@@ -128,7 +131,11 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: i
         def score_article(text: str) -> None:
             predict([s.text for s in split_sentences(text)])
     else:
-        scorer = Scorer(model_dir, precision=path)
+        if path == "int8-skipln":
+            import model.session
+
+            model.session.DISABLED_OPTIMIZERS = []  # onnxruntime's default fusions
+        scorer = Scorer(model_dir, precision="int8" if path.startswith("int8") else path)
 
         def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
             return scorer.predict(texts)[0]
@@ -235,7 +242,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/scoring.json")
     ap.add_argument("--repeats", type=int, default=30, help="timed articles per path")
     ap.add_argument("--passes", type=int, default=3, help="timed passes over the sentences per path")
-    ap.add_argument("--paths", default="torch-1,torch-32,fp32,int8,int8-all")
+    ap.add_argument("--paths", default="torch-1,torch-32,fp32,int8,int8-all,int8-skipln")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
