@@ -56,10 +56,13 @@ class TrainConfig(_Strict):
 
 
 class ExportConfig(_Strict):
-    """Gates the export must pass, or training fails."""
+    """Gates the export must pass, or training fails, and how int8 gets there."""
 
     max_fp32_delta: float = Field(default=1e-4, gt=0)  # max |torch - onnx fp32| probability
     min_int8_agreement: float = Field(default=0.99, ge=0, le=1)  # int8 vs fp32 label decisions
+    # SmoothQuant's alpha for the products whose int8 flips labels (training/exporters/
+    # smooth.py); 0 keeps them in fp32 instead. 0.75-0.9 did best on the default model.
+    smooth_alpha: float = Field(default=0.85, ge=0, le=1)
 
 
 class Config(_Strict):

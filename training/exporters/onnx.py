@@ -172,6 +172,7 @@ def export_and_check(
         min(1.0, limits.min_int8_agreement + INT8_PROBE_MARGIN),
         onnx_probabilities,
         label_agreement,
+        smooth_alpha=limits.smooth_alpha,
     )
 
     fp32 = Scorer(model_dir, precision="fp32")
@@ -191,6 +192,8 @@ def export_and_check(
         "fp32_bytes": fp32_path.stat().st_size,
         "int8_bytes": int8_path.stat().st_size,
         "int8_nodes_kept_fp32": quant["excluded"],
+        "int8_nodes_inputs_smoothed": quant["smoothed"],
+        "int8_smooth_alpha": quant["smooth_alpha"],
         "int8_weight_nodes": quant["weight_nodes"],
         "int8_probe_agreement_all_int8": quant["probe_agreement_all_int8"],
     }
