@@ -32,7 +32,7 @@ def scoring_section(r: dict) -> list[str]:
         "torch-32": "(a') the same, 32 per call, length-sorted",
         "fp32": "(b) ONNX fp32 (model/)",
         "int8": "(c) ONNX int8 as shipped (model/)",
-        "int8-all": "(c') ONNX int8, every weight node quantized",
+        "int8-all": "(c') ONNX int8, every product quantized, no smoothing",
         "int8-skipln": "(c'') ONNX int8 as shipped, onnxruntime's SkipLayerNormalization fusion on",
     }
     for key, v in res.items():

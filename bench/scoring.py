@@ -10,8 +10,9 @@ Paths:
             per call (what a transformers pipeline does by default)
   torch-32  the same, 32 sentences per call, sorted by length
   fp32/int8 model.Scorer (onnxruntime + tokenizers), batch 32, sorted by length
-  int8-all  the same with every weight node int8 (the shipped int8 keeps the few nodes
-            that flip labels in fp32); shows what that choice costs in speed
+  int8-all  every weight product int8 straight from model.onnx, without the smoothing
+            or fp32 exclusions the export chose to hold label agreement; shows what those
+            choices cost or gain in speed and agreement
   int8-skipln  the shipped int8 with onnxruntime left to fuse each residual add and layer
             norm into SkipLayerNormalization, as it does unless told not to; shows what
             keeping them apart (model/session.py) gains
@@ -221,8 +222,8 @@ def segmenter_speed(article: str, repeats: int) -> dict:
 
 
 def quantize_everything(model_dir: Path) -> Path:
-    """A copy of the model with every weight node int8 (the shipped int8 keeps the few
-    nodes that flip labels in fp32): shows what that choice costs in speed."""
+    """A copy of the model with every weight product int8 and no smoothing: the export's
+    choices (docs/training.md, step 7) taken away, to show what they cost or gain."""
     import shutil
     import tempfile
 

@@ -48,7 +48,7 @@ def test_smoothing_keeps_fp32_outputs_and_cuts_int8_error(tmp_path):
     rng = np.random.default_rng(0)
     plain, smoothed = tmp_path / "plain.onnx", tmp_path / "smoothed.onnx"
     outlier_product(plain, rng)
-    maxima = activation_maxima(plain, [{"x": outlier_inputs(rng)}])
+    maxima = activation_maxima(plain, [{"x": outlier_inputs(rng, 256)}])
     assert smooth(plain, smoothed, maxima, alpha=0.85) == 1
 
     x = outlier_inputs(rng, 512)  # fresh rows, not the calibration ones
