@@ -223,16 +223,25 @@ def segmenter_speed(article: str, repeats: int) -> dict:
 
 def quantize_everything(model_dir: Path) -> Path:
     """A copy of the model with every weight product int8 and no smoothing: the export's
-    choices (docs/training.md, step 7) taken away, to show what they cost or gain."""
+    choices (docs/training.md, step 7) taken away, to show what they cost or gain.
+
+    Quantizing runs in a child of its own: a child's peak-RSS counter starts from its
+    parent's size at fork, so a parent grown by quantizing would inflate every later path."""
     import shutil
     import tempfile
-
-    from training.exporters.quantize import quantize
 
     tmp = Path(tempfile.mkdtemp())
     for name in ("schema.json", "tokenizer.json", "model.onnx"):
         shutil.copy(model_dir / name, tmp / name)
-    quantize(tmp / "model.onnx", tmp / "model.int8.onnx", [])
+    code = (
+        "import sys; from pathlib import Path; from training.exporters.quantize import quantize; "
+        "quantize(Path(sys.argv[1]), Path(sys.argv[2]), [])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp / "model.onnx"), str(tmp / "model.int8.onnx")],
+        check=True,
+        cwd=ROOT,
+    )
     return tmp
 
 
