@@ -43,9 +43,13 @@ class OnnxSession:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.outputs = [o.name for o in self._session.get_outputs()]
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+    def feed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        """The inputs this graph takes for a padded batch (token types all 0 if it has them)."""
         feed = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
-        values = self._session.run(self.outputs, feed)
+        return feed
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        values = self._session.run(self.outputs, self.feed(input_ids, attention_mask))
         return dict(zip(self.outputs, values, strict=True))

@@ -144,5 +144,4 @@ def calibration_feeds(scorer: Scorer, texts: list[str]) -> Iterator[dict[str, np
     """The onnxruntime feeds the scorer would run for `texts`, for measuring ranges."""
     rows = [w.ids[0] for w in scorer.tokenizer.encode(texts)]
     for idx in plan_batches([len(r) for r in rows], scorer.batch_size, scorer.max_batch_tokens):
-        ids, mask = scorer.tokenizer.pad([rows[k] for k in idx])
-        yield {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        yield scorer.session.feed(*scorer.tokenizer.pad([rows[k] for k in idx]))

@@ -88,8 +88,8 @@ def smooth(
         groups = {act: ns for act, ns in groups.items() if any(n.name in wanted for n in ns)}
     weights = {i.name: i for i in graph.initializer}
     mul_before: dict[str, onnx.NodeProto] = {}  # first consumer's output -> its Mul
-    for act, nodes in groups.items():
-        arrays = [numpy_helper.to_array(weights[n.input[WEIGHT_INPUT[n.op_type]]]) for n in nodes]
+    for act, readers in groups.items():
+        arrays = [numpy_helper.to_array(weights[n.input[WEIGHT_INPUT[n.op_type]]]) for n in readers]
         w_max = np.max([np.abs(w).max(axis=1) for w in arrays], axis=0)
         x_max = maxima.get(act)
         if x_max is None or x_max.shape != w_max.shape:
@@ -101,14 +101,14 @@ def smooth(
         smoothed = f"{act}_smoothed"
         inverse = numpy_helper.from_array((1.0 / scale).astype(np.float32), f"{smoothed}_inv_scale")
         graph.initializer.append(inverse)
-        for node, w in zip(nodes, arrays, strict=True):
+        for node, w in zip(readers, arrays, strict=True):
             k = WEIGHT_INPUT[node.op_type]
             # A weight of its own: another node may share the original.
             name = f"{node.input[k]}_smoothed_{len(graph.initializer)}"
             graph.initializer.append(numpy_helper.from_array((w * scale[:, None]).astype(w.dtype), name))
             node.input[k] = name
             node.input[0] = smoothed
-        mul_before[nodes[0].output[0]] = helper.make_node(
+        mul_before[readers[0].output[0]] = helper.make_node(
             "Mul", [act, inverse.name], [smoothed], name=f"{act}_smooth"
         )
     order = []
