@@ -6,6 +6,7 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 # CPU torch first, so the train extra does not pull the CUDA build.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
+COPY framing ./framing
 COPY model ./model
 COPY training ./training
 COPY service ./service
@@ -24,6 +25,7 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     FRAMING_MODEL=/models/default FRAMING_HOST=0.0.0.0 FRAMING_PORT=8000
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY framing ./framing
 COPY model ./model
 COPY training ./training
 COPY service ./service

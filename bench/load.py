@@ -100,7 +100,7 @@ def main() -> None:
         "FRAMING_LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--no-build"],
+        [sys.executable, "-m", "framing", "serve", "--no-build"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

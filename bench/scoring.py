@@ -86,9 +86,9 @@ def peak_rss_mb() -> float:
 
 def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: int) -> dict:
     """Runs inside the child process for one path."""
-    from model.schema import ModelSchema
-    from model.scorer import Scorer, decide_labels
-    from model.segment import split_sentences
+    from framing.model.schema import ModelSchema
+    from framing.model.scorer import Scorer, decide_labels
+    from framing.model.segment import split_sentences
 
     sentences = load_sentences(corpus, "test")
     article = make_article(load_sentences(corpus, "dev"))
@@ -97,9 +97,8 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: i
 
     if path.startswith("torch"):
         import torch
+        from framing.training.modeling import CHECKPOINT, load_checkpoint
         from transformers import AutoTokenizer
-
-        from training.modeling import CHECKPOINT, load_checkpoint
 
         torch.set_num_threads(os.cpu_count() or 1)
         tok = AutoTokenizer.from_pretrained(model_dir / CHECKPOINT)
@@ -133,9 +132,9 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: i
             predict([s.text for s in split_sentences(text)])
     else:
         if path == "int8-skipln":
-            import model.session
+            from framing.model import session
 
-            model.session.DISABLED_OPTIMIZERS = []  # onnxruntime's default fusions
+            session.DISABLED_OPTIMIZERS = []  # onnxruntime's default fusions
         scorer = Scorer(model_dir, precision="int8" if path.startswith("int8") else path)
 
         def predict(texts: list[str]) -> list[dict[str, np.ndarray]]:
@@ -202,8 +201,7 @@ def agreement(a: list[dict], b: list[dict], labels: dict[str, list[str]]) -> tup
 def segmenter_speed(article: str, repeats: int) -> dict:
     import blingfire
     import pysbd
-
-    from model.segment import split_sentences
+    from framing.model.segment import split_sentences
 
     seg = pysbd.Segmenter(language="en", clean=False, char_span=True)
     out = {}
@@ -234,7 +232,7 @@ def quantize_everything(model_dir: Path) -> Path:
     for name in ("schema.json", "tokenizer.json", "model.onnx"):
         shutil.copy(model_dir / name, tmp / name)
     code = (
-        "import sys; from pathlib import Path; from training.exporters.quantize import quantize; "
+        "import sys; from pathlib import Path; from framing.training.exporters.quantize import quantize; "
         "quantize(Path(sys.argv[1]), Path(sys.argv[2]), [])"
     )
     subprocess.run(
@@ -286,7 +284,7 @@ def main() -> None:
             check=True,
         )
         results[path] = json.loads(proc.stdout) | {"path": path}
-    from model.schema import ModelSchema
+    from framing.model.schema import ModelSchema
 
     labels = {h.name: h.labels for h in ModelSchema.load(args.model).heads}
     ref = results.get("torch-1")
@@ -299,7 +297,7 @@ def main() -> None:
     for r in results.values():
         r.pop("labels")
     article = make_article(load_sentences(args.corpus, "dev"))
-    from model.scorer import model_version
+    from framing.model.scorer import model_version
 
     report = {
         "model_version": model_version(args.model),

@@ -38,7 +38,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _config(path: Path, extra: list[str] | None = None):
-    from training.config import ConfigError, load_config, parse_override_args
+    from framing.training.config import ConfigError, load_config, parse_override_args
 
     try:
         return load_config(path, parse_override_args(extra or []))
@@ -52,7 +52,7 @@ def data_check(
     config: Annotated[Path, typer.Option(help="config whose heads define the labels")] = DEFAULT_CONFIG,
 ) -> None:
     """Validate labelled CSVs; list every problem with its line, or print label counts."""
-    from training.checks import check_file, label_counts
+    from framing.training.checks import check_file, label_counts
 
     cfg = _config(config)
     failed = False
@@ -85,7 +85,7 @@ def data_report(
     ] = HARD_TERMS,
 ) -> None:
     """Write a Markdown description of a labelled CSV (counts, lengths, hard negatives, actors)."""
-    from training.report import corpus_report, read_hard_terms
+    from framing.training.report import corpus_report, read_hard_terms
 
     cfg = _config(config)
     terms = hard_terms if hard_terms and hard_terms.is_file() else None
@@ -124,15 +124,15 @@ def train(
 
 def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> None:
     try:
-        from training.trainer import train as run_training
+        from framing.training.trainer import train as run_training
     except ImportError as e:
         _fail(
             f"training needs the train extra ({e.name} missing): "
             "pip install torch==2.13.0 && pip install -e '.[train]'"
         )
-    from training.base import BaseModelError
-    from training.data import DataError
-    from training.exporters.onnx import ExportError
+    from framing.training.base import BaseModelError
+    from framing.training.data import DataError
+    from framing.training.exporters.onnx import ExportError
 
     try:
         run_training(cfg, out, data, extra)
@@ -166,7 +166,7 @@ def evaluate(
     import json
 
     _setup_logging()
-    from training.evaluate import evaluate as run_eval
+    from framing.training.evaluate import evaluate as run_eval
 
     try:
         metrics = run_eval(model, data, out, precision)  # type: ignore[arg-type]
@@ -202,7 +202,7 @@ def score(
 ) -> None:
     """Score documents in batch; bad records become error records, never stop the run."""
     _setup_logging()
-    from model.batch import ScoreOptions, score_files
+    from framing.model.batch import ScoreOptions, score_files
 
     if not (model / "schema.json").is_file():
         _fail(f"{model}: no model directory here; run `framing build-default` or pass --model")
@@ -245,7 +245,7 @@ def serve(
     for key, value in (("MODEL", model), ("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"FRAMING_{key}"] = str(value)
-    from service.settings import Settings
+    from framing.service.settings import Settings
 
     settings = Settings()
     if not (settings.model / "schema.json").is_file():
@@ -256,7 +256,7 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "service.app:create_app",
+        "framing.service.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -3,6 +3,6 @@
 Nothing in this package imports torch or transformers.
 """
 
-from model.schema import HeadSpec, ModelSchema
+from framing.model.schema import HeadSpec, ModelSchema
 
 __all__ = ["HeadSpec", "ModelSchema"]

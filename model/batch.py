@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from framing.model.schema import ModelSchema
+from framing.model.scorer import DEFAULT_BATCH_TOKENS, Scorer
 from tqdm import tqdm
-
-from model.schema import ModelSchema
-from model.scorer import DEFAULT_BATCH_TOKENS, Scorer
 
 log = logging.getLogger(__name__)
 CHUNK_DOCS = 32

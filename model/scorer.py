@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from model.schema import ModelSchema
-from model.segment import Span, split_sentences
-from model.session import ONNX_FILES, OnnxSession, Precision, output_name
-from model.summary import summarize
-from model.tokenize import TOKENIZER_FILE, SentenceTokenizer
+from framing.model.schema import ModelSchema
+from framing.model.segment import Span, split_sentences
+from framing.model.session import ONNX_FILES, OnnxSession, Precision, output_name
+from framing.model.summary import summarize
+from framing.model.tokenize import TOKENIZER_FILE, SentenceTokenizer
 
 log = logging.getLogger(__name__)
 

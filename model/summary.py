@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from model.schema import ModelSchema
+from framing.model.schema import ModelSchema
 
 
 def summarize(schema: ModelSchema, sentences: list[Any], top_k: int = 3) -> dict[str, Any]:

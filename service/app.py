@@ -11,17 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from framing.model.schema import ModelSchema
+from framing.model.scorer import Scorer
+from framing.service import logs
+from framing.service.batcher import Batcher
+from framing.service.logs import request_id
+from framing.service.metrics import Metrics
+from framing.service.middleware import RequestMiddleware
+from framing.service.routes import classify, info, page
+from framing.service.settings import Settings
 from starlette.exceptions import HTTPException
-
-from model.schema import ModelSchema
-from model.scorer import Scorer
-from service import logs
-from service.batcher import Batcher
-from service.logs import request_id
-from service.metrics import Metrics
-from service.middleware import RequestMiddleware
-from service.routes import classify, info, page
-from service.settings import Settings
 
 log = logging.getLogger("framing.service")
 

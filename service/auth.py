@@ -5,8 +5,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import HTTPException, Request
-
-from service.settings import Settings
+from framing.service.settings import Settings
 
 
 def _presented(request: Request) -> str | None:

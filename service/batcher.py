@@ -15,9 +15,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from model.scorer import DocumentResult, Scorer, Thresholds
-from model.segment import Span, split_sentences
-from service.metrics import Metrics
+from framing.model.scorer import DocumentResult, Scorer, Thresholds
+from framing.model.segment import Span, split_sentences
+from framing.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,9 @@ import time
 import uuid
 
 from fastapi import HTTPException
+from framing.service.logs import request_id
+from framing.service.metrics import Metrics
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from service.logs import request_id
-from service.metrics import Metrics
 
 log = logging.getLogger("framing.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

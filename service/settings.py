@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from framing.model.scorer import DEFAULT_BATCH_TOKENS
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from model.scorer import DEFAULT_BATCH_TOKENS
 
 
 class Settings(BaseSettings):

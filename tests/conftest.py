@@ -205,8 +205,8 @@ def tiny_config_path(tmp_path_factory, tiny_base, tiny_data) -> Path:
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory, tiny_config_path) -> Path:
     """Train the tiny model once per session (a few steps) and export it."""
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     return train(load_config(tiny_config_path), out)

@@ -6,11 +6,10 @@ import csv
 import json
 
 import pytest
+from framing.cli.main import app
+from framing.model import batch
+from framing.model.batch import ScoreOptions, score_files
 from typer.testing import CliRunner
-
-from cli.main import app
-from model import batch
-from model.batch import ScoreOptions, score_files
 
 GOOD = "Russian drones struck Odesa overnight. Kyiv called for more air defence."
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from training.config import ConfigError, load_config, parse_override_args
+from framing.training.config import ConfigError, load_config, parse_override_args
 
 ROOT = Path(__file__).parents[1]
 DEFAULT = ROOT / "configs" / "default.yaml"
@@ -183,9 +182,8 @@ def test_model_layers_accepted_from_file_and_override(tmp_path):
 
 def test_keep_layers_cuts_the_encoder(tiny_base):
     torch = pytest.importorskip("torch")
+    from framing.training.modeling import keep_layers
     from transformers import AutoModel
-
-    from training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     assert len(encoder.encoder.layer) == 2
@@ -208,9 +206,8 @@ def test_keep_layers_cuts_the_encoder(tiny_base):
 
 def test_keep_layers_all_is_a_no_op(tiny_base):
     pytest.importorskip("torch")
+    from framing.training.modeling import keep_layers
     from transformers import AutoModel
-
-    from training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     keep_layers(encoder, 2)
@@ -219,9 +216,8 @@ def test_keep_layers_all_is_a_no_op(tiny_base):
 
 def test_keep_layers_refuses_more_than_the_base_has(tiny_base):
     pytest.importorskip("torch")
+    from framing.training.modeling import keep_layers
     from transformers import AutoModel
-
-    from training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     with pytest.raises(ValueError, match="3 asked for, the base has 2"):

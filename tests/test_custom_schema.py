@@ -67,8 +67,8 @@ def topics_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def topics_model(tmp_path_factory, tiny_base, topics_data) -> Path:
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     folder = tmp_path_factory.mktemp("topics")
     config = load_config(write_config(folder, topics_data, tiny_base))
@@ -76,8 +76,8 @@ def topics_model(tmp_path_factory, tiny_base, topics_data) -> Path:
 
 
 def test_fixture_data_covers_every_label_in_every_split(tmp_path, topics_data):
-    from training.checks import check_file
-    from training.config import load_config
+    from framing.training.checks import check_file
+    from framing.training.config import load_config
 
     config = load_config(write_config(tmp_path, topics_data, Path("unused")))
     result = check_file(topics_data, config)
@@ -100,7 +100,7 @@ def test_schema_lists_only_the_custom_head(topics_model):
 
 
 def test_scorer_uses_only_the_custom_labels(topics_model):
-    from model.scorer import Scorer
+    from framing.model.scorer import Scorer
 
     scorer = Scorer(topics_model)
     doc = scorer.score_text(ARTICLE)
@@ -120,8 +120,8 @@ def test_scorer_uses_only_the_custom_labels(topics_model):
 
 
 def test_service_serves_the_custom_head(topics_model):
-    from service.app import create_app
-    from service.settings import Settings
+    from framing.service.app import create_app
+    from framing.service.settings import Settings
 
     with TestClient(create_app(Settings(model=topics_model))) as client:
         info = client.get("/v1/model")
@@ -155,11 +155,11 @@ def test_service_serves_the_custom_head(topics_model):
 
 
 def test_fewer_layers_train_and_export(tmp_path, tiny_base, topics_data, topics_model):
-    from model.schema import ModelSchema
-    from model.scorer import Scorer
-    from training.config import load_config
-    from training.modeling import CHECKPOINT
-    from training.trainer import train
+    from framing.model.schema import ModelSchema
+    from framing.model.scorer import Scorer
+    from framing.training.config import load_config
+    from framing.training.modeling import CHECKPOINT
+    from framing.training.trainer import train
 
     config = load_config(write_config(tmp_path, topics_data, tiny_base, layers=1))
     assert config.model.layers == 1
@@ -183,8 +183,8 @@ def test_fewer_layers_train_and_export(tmp_path, tiny_base, topics_data, topics_
 
 
 def test_fewer_layers_than_the_base_has_is_an_error(tmp_path, tiny_base, topics_data):
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     config = load_config(write_config(tmp_path, topics_data, tiny_base, layers=5))
     with pytest.raises(ValueError, match="5 asked for, the base has 2"):

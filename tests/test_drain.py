@@ -28,7 +28,7 @@ def test_sigterm_drains_in_flight_requests(trained_model_dir):
         "FRAMING_DRAIN_SECONDS": "20",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--no-build"],
+        [sys.executable, "-m", "framing", "serve", "--no-build"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

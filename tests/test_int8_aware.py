@@ -39,8 +39,7 @@ TEXTS = [
 
 def test_fake_quant_activation_rounds_like_dynamic_quantize_linear():
     import torch
-
-    from training.int8_aware import fake_quant_activation
+    from framing.training.int8_aware import fake_quant_activation
 
     x = torch.tensor([[-1.0, 0.0, 0.5, 3.0], [2.9, 0.01, -0.99, 1.7]])
     q = fake_quant_activation(x)
@@ -57,8 +56,7 @@ def test_fake_quant_activation_rounds_like_dynamic_quantize_linear():
 
 def test_fake_quant_weight_is_per_output_channel():
     import torch
-
-    from training.int8_aware import fake_quant_weight
+    from framing.training.int8_aware import fake_quant_weight
 
     w = torch.tensor([[0.01, -0.02, 0.005], [5.0, -1.0, 2.5]])
     q = fake_quant_weight(w)
@@ -71,12 +69,11 @@ def test_fake_quant_weight_is_per_output_channel():
 def test_simulation_tracks_onnxruntime_int8(model_dir):
     """Torch under `simulated_int8` is much closer to the all-int8 ONNX graph than plain torch."""
     import torch
-
-    from model.scorer import Scorer
-    from training.exporters.onnx import onnx_probabilities
-    from training.exporters.quantize import quantize
-    from training.int8_aware import simulated_int8
-    from training.modeling import load_checkpoint
+    from framing.model.scorer import Scorer
+    from framing.training.exporters.onnx import onnx_probabilities
+    from framing.training.exporters.quantize import quantize
+    from framing.training.int8_aware import simulated_int8
+    from framing.training.modeling import load_checkpoint
 
     quantize(model_dir / "model.onnx", model_dir / "model.int8.onnx", exclude=[])
     scorer = Scorer(model_dir, precision="int8", batch_size=len(TEXTS))
@@ -99,8 +96,8 @@ def test_simulation_tracks_onnxruntime_int8(model_dir):
 
 
 def test_training_with_int8_aware_phase(tiny_config_path, tmp_path):
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     config = load_config(
         tiny_config_path,

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from framing.service.app import create_app
+from framing.service.settings import Settings
 from hypothesis import HealthCheck, settings
-
-from service.app import create_app
-from service.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import pytest
-
-from model.scorer import Scorer
+from framing.model.scorer import Scorer
 
 ARTICLE = (
     "Russia and Ukraine swap prisoners\n"
@@ -101,7 +100,16 @@ def test_missing_model_dir_is_a_clear_error(tmp_path):
         Scorer(tmp_path)
 
 
-@pytest.mark.parametrize("module", ["model", "model.scorer", "model.batch", "service", "service.app"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "framing.model",
+        "framing.model.scorer",
+        "framing.model.batch",
+        "framing.service",
+        "framing.service.app",
+    ],
+)
 def test_serving_path_imports_no_training_dependency(module):
     code = (
         f"import sys, {module}; bad = [m for m in ('torch', 'transformers', 'datasets') "
@@ -111,7 +119,7 @@ def test_serving_path_imports_no_training_dependency(module):
 
 
 def test_plan_batches_sorts_and_respects_both_limits():
-    from model.scorer import plan_batches
+    from framing.model.scorer import plan_batches
 
     lengths = [30, 5, 12, 12, 40, 7, 100, 3]
     batches = plan_batches(lengths, max_rows=3, max_tokens=60)

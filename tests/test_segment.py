@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from model.segment import split_sentences
+from framing.model.segment import split_sentences
 
 MESSY = [
     "U.S. President Donald Trump met Vladimir Putin in Anchorage. Both said talks were useful.",

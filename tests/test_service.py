@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-
-from service.app import create_app
-from service.settings import Settings
+from framing.service.app import create_app
+from framing.service.settings import Settings
 
 ARTICLE = "Russian missiles struck Kharkiv overnight.\nKyiv said it was ready to discuss a ceasefire."
 
@@ -202,8 +201,8 @@ def test_blank_means_what_the_published_pattern_means(client):
 
 
 def test_a_failed_warm_up_fails_startup_with_its_reason():
-    from service.batcher import Batcher
-    from service.metrics import Metrics
+    from framing.service.batcher import Batcher
+    from framing.service.metrics import Metrics
 
     class BrokenScorer:
         def warm_up(self) -> None:

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_real_base_trains_and_exports(tiny_data, tmp_path):
     pytest.importorskip("torch")
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     # The real config: base resolved from the pip package and its sha256 verified.
     config = load_config(

@@ -13,10 +13,10 @@ from onnx import helper, numpy_helper
 
 pytest.importorskip("torch", reason="needs the train extra")
 
-from model.scorer import Scorer  # noqa: E402
-from training.exporters.onnx import label_agreement, onnx_probabilities  # noqa: E402
-from training.exporters.quantize import calibration_feeds, quantize, quantize_to_target  # noqa: E402
-from training.exporters.smooth import activation_maxima, smooth  # noqa: E402
+from framing.model.scorer import Scorer  # noqa: E402
+from framing.training.exporters.onnx import label_agreement, onnx_probabilities  # noqa: E402
+from framing.training.exporters.quantize import calibration_feeds, quantize, quantize_to_target  # noqa: E402
+from framing.training.exporters.smooth import activation_maxima, smooth  # noqa: E402
 
 
 def run(path: Path, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -46,13 +46,12 @@ def test_export_parity_within_limits(trained_model_dir):
 def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
     """Export a fresh model and compare onnxruntime with torch on text it never saw."""
     import torch
+    from framing.model.schema import ModelSchema, TrainedHead
+    from framing.model.scorer import Scorer
+    from framing.model.tokenize import TOKENIZER_FILE
+    from framing.training.exporters.onnx import export_fp32, onnx_probabilities, torch_probabilities
+    from framing.training.modeling import MultiHeadClassifier
     from transformers import AutoModel, AutoTokenizer
-
-    from model.schema import ModelSchema, TrainedHead
-    from model.scorer import Scorer
-    from model.tokenize import TOKENIZER_FILE
-    from training.exporters.onnx import export_fp32, onnx_probabilities, torch_probabilities
-    from training.modeling import MultiHeadClassifier
 
     heads = [
         TrainedHead(name="frames", type="multi_label", labels=["a", "b"]),
@@ -79,8 +78,8 @@ def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
 
 
 def test_parity_gate_fails_loudly():
-    from training.config import ExportConfig
-    from training.exporters.onnx import ExportError, check_parity
+    from framing.training.config import ExportConfig
+    from framing.training.exporters.onnx import ExportError, check_parity
 
     good = {"fp32_vs_torch_max_abs_prob_delta": 5e-5, "int8_vs_fp32_label_agreement": 0.995}
     check_parity(good, ExportConfig())
@@ -92,10 +91,9 @@ def test_parity_gate_fails_loudly():
 
 def test_torch_checkpoint_reloads_to_the_same_probabilities(trained_model_dir):
     import torch
-
-    from model.scorer import Scorer
-    from training.exporters.onnx import onnx_probabilities
-    from training.modeling import load_checkpoint
+    from framing.model.scorer import Scorer
+    from framing.training.exporters.onnx import onnx_probabilities
+    from framing.training.modeling import load_checkpoint
 
     model = load_checkpoint(trained_model_dir / "torch")
     scorer = Scorer(trained_model_dir, precision="fp32")
@@ -114,9 +112,9 @@ def test_card_lists_metrics_and_hashes(trained_model_dir):
 
 
 def test_train_refuses_wrong_base_hash(tiny_config_path, tmp_path):
-    from training.base import BaseModelError
-    from training.config import load_config
-    from training.trainer import train
+    from framing.training.base import BaseModelError
+    from framing.training.config import load_config
+    from framing.training.trainer import train
 
     cfg = load_config(tiny_config_path, {"model.base_sha256": "0" * 64})
     with pytest.raises(BaseModelError, match="does not match"):
@@ -124,9 +122,9 @@ def test_train_refuses_wrong_base_hash(tiny_config_path, tmp_path):
 
 
 def test_train_rejects_bad_data_with_line_numbers(tiny_config_path, tmp_path):
-    from training.config import load_config
-    from training.data import DataError
-    from training.trainer import train
+    from framing.training.config import load_config
+    from framing.training.data import DataError
+    from framing.training.trainer import train
 
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -139,7 +137,7 @@ def test_train_rejects_bad_data_with_line_numbers(tiny_config_path, tmp_path):
 
 
 def test_batch_order_covers_every_row_once_and_groups_lengths():
-    from training.trainer import batch_order
+    from framing.training.trainer import batch_order
 
     lengths = [(i * 37) % 101 for i in range(500)]
     batches = batch_order(lengths, 16, shuffle=True, seed=3)
@@ -156,8 +154,7 @@ def test_export_fuses_attention_but_keeps_residual_add_and_layer_norm_apart(trai
     (docs/benchmarks.md): neither the exported graph nor the graph the session runs has it."""
     import onnx
     import onnxruntime as ort
-
-    from model.session import DISABLED_OPTIMIZERS
+    from framing.model.session import DISABLED_OPTIMIZERS
 
     for name in ("model.onnx", "model.int8.onnx"):
         ops = {n.op_type for n in onnx.load(str(trained_model_dir / name)).graph.node}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from model.schema import ModelSchema
+from framing.model.schema import ModelSchema
 
 
 def _table(head: str, m: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.config import Config
+from framing.training.config import Config
 
 SPLITS = ("train", "dev", "test")
 NEAR_DUP_JACCARD = 0.6

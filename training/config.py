@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from framing.model.schema import HeadSpec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from model.schema import HeadSpec
 
 
 class _Strict(BaseModel):

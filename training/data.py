@@ -7,9 +7,8 @@ import logging
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict
-
-from training.checks import check_file
-from training.config import Config
+from framing.training.checks import check_file
+from framing.training.config import Config
 
 log = logging.getLogger(__name__)
 

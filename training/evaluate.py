@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from model.scorer import Scorer
-from model.session import Precision
-from training.checks import Example, check_file
-from training.config import Config, DataConfig
-from training.metrics import head_metrics
+from framing.model.scorer import Scorer
+from framing.model.session import Precision
+from framing.training.checks import Example, check_file
+from framing.training.config import Config, DataConfig
+from framing.training.metrics import head_metrics
 
 log = logging.getLogger(__name__)
 

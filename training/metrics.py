@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from framing.model.schema import HeadSpec
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-
-from model.schema import HeadSpec
 
 
 def head_metrics(head: HeadSpec, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:

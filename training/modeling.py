@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import torch
+from framing.model.schema import HeadSpec
 from safetensors.torch import load_file, save_file
 from torch import nn
-
-from model.schema import HeadSpec
 
 
 class MultiHeadClassifier(nn.Module):

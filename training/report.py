@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
-from training.checks import SPLITS, Example, check_file, label_counts
-from training.config import Config
+from framing.training.checks import SPLITS, Example, check_file, label_counts
+from framing.training.config import Config
 
 log = logging.getLogger(__name__)
 

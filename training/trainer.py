@@ -19,21 +19,20 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
+from framing.model.schema import ModelSchema, TrainedHead
+from framing.model.scorer import Scorer
+from framing.model.tokenize import TOKENIZER_FILE
+from framing.training.base import resolve_base, verify_base
+from framing.training.card import write_card
+from framing.training.config import Config
+from framing.training.data import file_fingerprint, load_splits, target_column
+from framing.training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
+from framing.training.exporters.onnx import export_and_check
+from framing.training.int8_aware import int8_aware_tune
+from framing.training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
+from framing.training.modeling import CHECKPOINT, MultiHeadClassifier, keep_layers, save_checkpoint
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
-
-from model.schema import ModelSchema, TrainedHead
-from model.scorer import Scorer
-from model.tokenize import TOKENIZER_FILE
-from training.base import resolve_base, verify_base
-from training.card import write_card
-from training.config import Config
-from training.data import file_fingerprint, load_splits, target_column
-from training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
-from training.exporters.onnx import export_and_check
-from training.int8_aware import int8_aware_tune
-from training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
-from training.modeling import CHECKPOINT, MultiHeadClassifier, keep_layers, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +317,7 @@ def _int8_aware_phase(
 
 
 def _example(row: dict[str, Any], config: Config):
-    from training.checks import Example
+    from framing.training.checks import Example
 
     labels = {}
     for h in config.heads:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-
-from service.auth import require_api_key
-from service.schemas import (
+from framing.service.auth import require_api_key
+from framing.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
     DocumentResult,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from framing.service.auth import require_api_key
+from framing.service.schemas import HeadInfo, ModelInfo
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-from service.auth import require_api_key
-from service.schemas import HeadInfo, ModelInfo
 
 router = APIRouter()
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from model.scorer import Scorer
-from model.session import ONNX_FILES, output_name
-from training.config import ExportConfig
-from training.exporters.quantize import quantize_to_target
-from training.modeling import MultiHeadClassifier, ProbabilityModule
+from framing.model.scorer import Scorer
+from framing.model.session import ONNX_FILES, output_name
+from framing.training.config import ExportConfig
+from framing.training.exporters.quantize import quantize_to_target
+from framing.training.modeling import MultiHeadClassifier, ProbabilityModule
 
 log = logging.getLogger(__name__)
 

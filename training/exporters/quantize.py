@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 import onnx
+from framing.model.scorer import Scorer, plan_batches
+from framing.model.session import ONNX_FILES
+from framing.training.exporters.smooth import activation_maxima, smooth
 from onnxruntime.quantization import QuantType, quantize_dynamic
-
-from model.scorer import Scorer, plan_batches
-from model.session import ONNX_FILES
-from training.exporters.smooth import activation_maxima, smooth
 
 log = logging.getLogger(__name__)
 MATMUL_OPS = {"MatMul": 1, "Gemm": 1, "Attention": 1}  # op -> index of its weight input
