@@ -161,6 +161,9 @@ def evaluate(
     data: Annotated[Path, typer.Option(help="labelled CSV")] = ...,
     out: Annotated[Path | None, typer.Option(help="folder for metrics.json and metrics.png")] = None,
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
+    doc_column: Annotated[
+        str, typer.Option(help="column whose equal values mark rows of one document, in order (context)")
+    ] = "doc",
 ) -> None:
     """Per-label precision/recall/F1 of a model directory on a labelled CSV."""
     import json
@@ -169,7 +172,7 @@ def evaluate(
     from framing.training.evaluate import evaluate as run_eval
 
     try:
-        metrics = run_eval(model, data, out, precision)  # type: ignore[arg-type]
+        metrics = run_eval(model, data, out, precision, doc_column)  # type: ignore[arg-type]
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e), 1)
     typer.echo(

@@ -169,7 +169,7 @@ class CsvWriter:
         self.columns = ["id", "sentence", "start", "end", "text"]
         self.columns += [h.name for h in schema.heads]
         self.columns += [f"{h.name}.{lab}" for h in schema.heads for lab in h.labels]
-        self.columns += ["truncated", "error", "source", "line"]
+        self.columns += ["content", "truncated", "error", "source", "line"]
         self.w = csv.DictWriter(fh, fieldnames=self.columns)
         self.w.writeheader()
 
@@ -184,13 +184,14 @@ class CsvWriter:
                 "start": s["start"],
                 "end": s["end"],
                 "text": s["text"],
+                "content": int(s["content"]),
                 "truncated": int(s["truncated"]),
             }
             for h in self.schema.heads:
                 labels = s["labels"][h.name]
                 row[h.name] = ";".join(labels) if isinstance(labels, list) else labels
-                for lab in h.labels:
-                    row[f"{h.name}.{lab}"] = s["scores"][h.name][lab]
+                for lab in h.labels:  # page furniture has no scores: the cells stay empty
+                    row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
             self.w.writerow(row)
 
 

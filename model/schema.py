@@ -68,6 +68,7 @@ class ModelSchema(BaseModel):
     schema_version: str
     heads: list[TrainedHead] = Field(min_length=1)
     max_length: int = Field(gt=8)
+    context_tokens: int = Field(default=0, ge=0)  # tokens of the previous sentence it reads
     base_model: str = ""
     base_sha256: str = ""
     created: str = ""

@@ -33,6 +33,11 @@ class SentenceResult:
     scores: dict[str, dict[str, float]]  # head -> label -> probability
     labels: dict[str, Any]  # multi-label head -> list of labels; single-label -> one label
     truncated: bool = False  # longer than max length: scored in overlapping windows
+    furniture: str | None = None  # page furniture (its kind): not scored, no labels
+
+    @property
+    def content(self) -> bool:
+        return self.furniture is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +48,8 @@ class SentenceResult:
             "labels": self.labels,
             "scores": self.scores,
             "truncated": self.truncated,
+            "content": self.content,
+            "furniture": self.furniture,
         }
 
 
@@ -111,6 +118,22 @@ def plan_batches(lengths: list[int], max_rows: int, max_tokens: int | None = Non
     return batches
 
 
+def model_inputs(spans: list[list[Span]]) -> tuple[list[str], list[str]]:
+    """What the model scores for segmented documents: their content sentences in order,
+    each with its context, the content sentence before it in the same document ("" for
+    the first). Page furniture is neither scored nor context (see `Scorer.assemble`)."""
+    texts: list[str] = []
+    contexts: list[str] = []
+    for doc in spans:
+        previous = ""
+        for s in doc:
+            if s.content:
+                texts.append(s.text)
+                contexts.append(previous)
+                previous = s.text
+    return texts, contexts
+
+
 class Scorer:
     """Scores sentences and documents with a model directory's ONNX graph.
 
@@ -130,7 +153,9 @@ class Scorer:
     ) -> None:
         self.model_dir = Path(model_dir)
         self.schema = ModelSchema.load(self.model_dir)
-        self.tokenizer = SentenceTokenizer(self.model_dir / TOKENIZER_FILE, self.schema.max_length)
+        self.tokenizer = SentenceTokenizer(
+            self.model_dir / TOKENIZER_FILE, self.schema.max_length, context_tokens=self.schema.context_tokens
+        )
         cores = threads or min(os.cpu_count() or 1, 8)
         self.parallel_calls = max(1, min(parallel_calls or cores, cores))
         self.session = OnnxSession(
@@ -150,11 +175,15 @@ class Scorer:
             raise ValueError(f"{self.session.path}: no ONNX output for head(s) {missing}")
 
     # -- sentences -------------------------------------------------------------
-    def predict(self, texts: list[str]) -> tuple[list[dict[str, np.ndarray]], list[bool]]:
-        """Per-head probability vectors for each text, and whether it needed windows."""
+    def predict(
+        self, texts: list[str], contexts: list[str] | None = None
+    ) -> tuple[list[dict[str, np.ndarray]], list[bool]]:
+        """Per-head probability vectors for each text, and whether it needed windows.
+        `contexts` (the sentence before each text, "" for none) is read only by models
+        trained with context."""
         if not texts:
             return [], []
-        windows = self.tokenizer.encode(texts)
+        windows = self.tokenizer.encode(texts, contexts)
         flat = [(i, ids) for i, w in enumerate(windows) for ids in w.ids]
         heads = self.schema.heads
         probs = self.run_rows([ids for _, ids in flat])
@@ -206,6 +235,10 @@ class Scorer:
             self.session.run(ids, mask)
         self.predict(["Warm-up sentence for the model.", "A second, somewhat longer one follows it."])
 
+    def no_labels(self) -> dict[str, Any]:
+        """What a sentence that is not scored carries: no frame, no choice."""
+        return {h.name: [] if h.multi else None for h in self.schema.heads}
+
     def decide(self, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None) -> dict[str, Any]:
         return decide_labels(self.schema, probs, thresholds)
 
@@ -214,7 +247,7 @@ class Scorer:
         """Segment and score several documents in shared batches."""
         self.check_thresholds(thresholds)
         spans = [split_sentences(t) for t in texts]
-        probs, truncated = self.predict([s.text for doc in spans for s in doc])
+        probs, truncated = self.predict(*model_inputs(spans))
         return self.assemble(spans, probs, truncated, thresholds)
 
     def assemble(
@@ -224,12 +257,20 @@ class Scorer:
         truncated: list[bool],
         thresholds: Thresholds | None = None,
     ) -> list[DocumentResult]:
-        """Documents from their sentence spans and the flat per-sentence predictions."""
+        """Documents from their sentence spans and the flat predictions of their content
+        sentences (`model_inputs` order); furniture gets no scores and no labels."""
         docs: list[DocumentResult] = []
         k = 0
         for doc_spans in spans:
             sentences = []
             for i, span in enumerate(doc_spans):
+                if not span.content:
+                    sentences.append(
+                        SentenceResult(
+                            i, span.start, span.end, span.text, {}, self.no_labels(), False, span.furniture
+                        )
+                    )
+                    continue
                 p = probs[k]
                 scores = {
                     h.name: {lab: round(float(p[h.name][j]), 5) for j, lab in enumerate(h.labels)}

@@ -4,7 +4,8 @@ blingfire does the sentence splitting (about 20x faster than pysbd on the same
 text, see docs/benchmarks.md); on top of it, what news needs:
 - a line break always ends a sentence (headlines and bylines carry no full stop);
 - a split right after a title abbreviation ("Gen. Syrskyi") is undone;
-- lines with no letter or digit ("***", "----") are dropped.
+- lines with no letter or digit ("***", "----") are dropped;
+- each span says whether it is page furniture (model/furniture.py) rather than content.
 Every span satisfies `text[start:end] == sentence`.
 """
 
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import blingfire
+from framing.model.furniture import furniture_kind
 
 # Abbreviations that precede a name and never end a news sentence.
 _TITLES = {
@@ -56,6 +58,11 @@ class Span:
     start: int
     end: int
     text: str
+    furniture: str | None = None  # the kind of page furniture, None for article content
+
+    @property
+    def content(self) -> bool:
+        return self.furniture is None
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -94,5 +101,5 @@ def split_sentences(text: str) -> list[Span]:
             start, end = _strip_span(text, m.start() + s, m.start() + e)
             piece = text[start:end]
             if _HAS_WORD.search(piece):
-                out.append(Span(start, end, piece))
+                out.append(Span(start, end, piece, furniture_kind(piece)))
     return out

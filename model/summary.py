@@ -9,15 +9,20 @@ from framing.model.schema import ModelSchema
 
 
 def summarize(schema: ModelSchema, sentences: list[Any], top_k: int = 3) -> dict[str, Any]:
-    """Summarise scored sentences (objects with `.scores`, `.labels`, `.index`).
+    """Summarise scored sentences (objects with `.scores`, `.labels`, `.index`, `.content`).
+
+    Only article content counts: page furniture is left out of every share and count
+    (`furniture` says how many sentences were furniture).
 
     Multi-label heads: per label, the share of sentences carrying it, its highest
     probability and the indices of the top sentences carrying it.
     Single-label heads: counts per label and the dominant label (most sentences;
     ties go to the higher summed probability).
     """
+    furniture = sum(not s.content for s in sentences)
+    sentences = [s for s in sentences if s.content]
     n = len(sentences)
-    out: dict[str, Any] = {"sentences": n}
+    out: dict[str, Any] = {"sentences": n, "furniture": furniture}
     for head in schema.heads:
         if head.multi:
             per_label: dict[str, Any] = {}

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from framing.model.scorer import DocumentResult, Scorer, Thresholds
+from framing.model.scorer import DocumentResult, Scorer, Thresholds, model_inputs
 from framing.model.segment import Span, split_sentences
 from framing.service.metrics import Metrics
 
@@ -100,13 +100,14 @@ class Batcher:
                 break
             jobs, stop = self._collect(first)
             try:
-                flat = [s.text for job in jobs for doc in job.spans for s in doc]
-                probs, truncated = self.scorer.predict(flat)
+                per_job = [model_inputs(job.spans) for job in jobs]
+                flat = [text for texts, _ in per_job for text in texts]
+                probs, truncated = self.scorer.predict(flat, [c for _, contexts in per_job for c in contexts])
                 self.metrics.batch_requests.observe(len(jobs))
                 self.metrics.batch_sentences.observe(len(flat))
                 k = 0
-                for job in jobs:
-                    n = sum(len(doc) for doc in job.spans)
+                for job, (texts, _) in zip(jobs, per_job, strict=True):
+                    n = len(texts)
                     docs = self.scorer.assemble(
                         job.spans, probs[k : k + n], truncated[k : k + n], job.thresholds
                     )

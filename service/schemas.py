@@ -108,9 +108,17 @@ class Sentence(BaseModel):
     start: int = Field(description="character offset: text[start:end] is the sentence")
     end: int
     text: str
-    labels: dict[str, Any] = Field(description="per head: a list of labels (multi-label) or one label")
-    scores: dict[str, dict[str, float]] = Field(description="per head, per label probability")
+    labels: dict[str, Any] = Field(
+        description="per head: a list of labels (multi-label) or one label; page furniture: [] and null"
+    )
+    scores: dict[str, dict[str, float]] = Field(
+        description="per head, per label probability; empty for page furniture"
+    )
     truncated: bool = Field(description="longer than the model's max length; scored in windows")
+    content: bool = Field(True, description="article content; false for page furniture, which is not scored")
+    furniture: str | None = Field(
+        None, description="the kind of page furniture (navigation, time, byline, ...), null for content"
+    )
 
 
 class DocumentResult(BaseModel):

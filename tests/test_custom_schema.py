@@ -110,7 +110,7 @@ def test_scorer_uses_only_the_custom_labels(topics_model):
         assert set(s.scores["topics"]) == set(LABELS)
         assert all(0.0 <= p <= 1.0 for p in s.scores["topics"].values())
         assert set(s.labels["topics"]) <= set(LABELS)
-    assert set(doc.summary) == {"sentences", "topics"}
+    assert set(doc.summary) == {"sentences", "furniture", "topics"}
     assert set(doc.summary["topics"]) == set(LABELS)
     # A threshold of 0 puts the label on every sentence; the default labels are unknown.
     forced = scorer.score_text(ARTICLE, {"topics": {"politics": 0.0}})
@@ -140,7 +140,7 @@ def test_service_serves_the_custom_head(topics_model):
         for s in doc["sentences"]:
             assert set(s["scores"]) == {"topics"} and set(s["scores"]["topics"]) == set(LABELS)
             assert set(s["labels"]) == {"topics"} and set(s["labels"]["topics"]) <= set(LABELS)
-        assert set(doc["summary"]) == {"sentences", "topics"}
+        assert set(doc["summary"]) == {"sentences", "furniture", "topics"}
 
         forced = client.post(
             "/v1/classify", json={"text": ARTICLE, "options": {"thresholds": {"topics": {"military": 0.0}}}}

@@ -49,6 +49,7 @@ class Example:
     text: str
     labels: dict[str, list[str]]  # head name -> labels (single-label heads hold one)
     split: str | None
+    context: str = ""  # the content row before it in the same document, in article files
 
 
 @dataclass
@@ -168,6 +169,9 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
 
     col = {c: header.index(c) for c in header}
     has_split = split_col in col
+    doc_col = config.data.doc_column if config.data.doc_column in col else None
+    content_col = config.data.content_column if config.data.content_column in col else None
+    previous: dict[str, str] = {}  # document -> its last content row, for context
     sep = config.data.separator
     for line, record in rows:
         if len(record) != len(header):
@@ -177,6 +181,19 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
             continue
         ok = True
         text = record[col[text_col]].strip()
+        if content_col is not None:
+            flag = record[col[content_col]].strip()
+            if flag not in ("0", "1"):
+                problems.append(
+                    Problem(name, line, content_col, flag, "content must be 1 (article) or 0 (furniture)")
+                )
+                continue
+            if flag == "0":  # page furniture: never scored, so never trained on
+                continue
+        doc = record[col[doc_col]].strip() if doc_col is not None else ""
+        context = previous.get(doc, "") if doc else ""
+        if doc:
+            previous[doc] = text
         if not text:
             problems.append(Problem(name, line, text_col, record[col[text_col]], "empty text"))
             ok = False
@@ -220,7 +237,7 @@ def check_file(path: str | Path, config: Config, duplicates: bool = True) -> Che
                 problems.append(Problem(name, line, split_col, split, f"split must be one of {list(SPLITS)}"))
                 ok = False
         if ok:
-            result.examples.append(Example(line, text, labels, split))
+            result.examples.append(Example(line, text, labels, split, context))
 
     if duplicates:
         _check_duplicates(result)

@@ -21,6 +21,11 @@ class DataConfig(_Strict):
     separator: str = ";"
     # Fraction of rows held out for dev when a file has no split column.
     dev_fraction: float = Field(default=0.15, gt=0, lt=1)
+    # Article-shaped files: rows of one document share `doc_column`, in reading order; the
+    # previous content row is a row's context. Rows whose `content_column` is 0 are page
+    # furniture: checked, never trained on. Files without these columns are plain sentences.
+    doc_column: str = "doc"
+    content_column: str = "content"
 
 
 class BaseModelConfig(_Strict):
@@ -32,6 +37,10 @@ class BaseModelConfig(_Strict):
     # Keep only the first N transformer layers of the base: fewer layers score faster and
     # lose some accuracy (docs/training.md has the measured trade-off). None keeps all.
     layers: int | None = Field(default=None, ge=1)
+    # Tokens of the previous sentence the model reads after the sentence it labels (to know
+    # who "he" is or who is quoted); 0 reads the sentence alone. Pooling covers the sentence
+    # only, so the context informs its tokens without being labelled itself.
+    context_tokens: int = Field(default=0, ge=0, le=256)
 
 
 class TrainConfig(_Strict):
@@ -46,6 +55,9 @@ class TrainConfig(_Strict):
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
+    # Share of training rows whose context is hidden, so the model also labels well when the
+    # sentence before is missing (first sentences, sentence-only CSVs, the API's single lines).
+    context_dropout: float = Field(default=0.5, ge=0, le=1)
     # Int8-aware tuning after the main loop (training/int8_aware.py): passes over the training
     # data with onnxruntime's int8 rounding simulated; 0 turns it off. `consistency` weighs
     # the gap between rounded and plain logits against the task loss.

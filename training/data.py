@@ -41,7 +41,7 @@ def load_splits(config: Config, files: list[str] | None = None, max_listed: int 
         result = check_file(path, config)
         problems.extend(str(p) for p in result.problems)
         for ex in result.examples:
-            row: dict = {"text": ex.text}
+            row: dict = {"text": ex.text, "context": ex.context}
             for head in config.heads:
                 labs = ex.labels[head.name]
                 if head.multi:

@@ -38,7 +38,7 @@ def load_examples(path: str | Path, config: Config) -> list[Example]:
 
 
 def evaluate_examples(scorer: Scorer, examples: list[Example]) -> dict[str, Any]:
-    probs, _ = scorer.predict([e.text for e in examples])
+    probs, _ = scorer.predict([e.text for e in examples], [e.context for e in examples])
     out: dict[str, Any] = {"n": len(examples), "heads": {}}
     for h in scorer.schema.heads:
         if h.multi:
@@ -100,11 +100,17 @@ def evaluate(
     data: str | Path,
     out: str | Path | None = None,
     precision: Precision = "int8",
+    doc_column: str = "doc",
 ) -> dict[str, Any]:
-    """`framing evaluate`: metrics JSON (+ PNG when `out` is given)."""
+    """`framing evaluate`: metrics JSON (+ PNG when `out` is given). Rows that share
+    `doc_column` are read in order as one document: a model that reads context gets the
+    row before as each row's context."""
     scorer = Scorer(model_dir, precision=precision)
-    metrics = evaluate_examples(scorer, load_examples(data, config_for_model(scorer)))
-    metrics.update({"data": str(data), "model_version": scorer.version, "precision": precision})
+    examples = load_examples(data, config_for_model(scorer, DataConfig(doc_column=doc_column)))
+    metrics = evaluate_examples(scorer, examples)
+    metrics.update(
+        {"data": str(data), "model_version": scorer.version, "precision": precision, "doc_column": doc_column}
+    )
     if out:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

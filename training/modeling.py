@@ -13,12 +13,19 @@ from torch import nn
 
 class MultiHeadClassifier(nn.Module):
     def __init__(
-        self, encoder: nn.Module, heads: list[HeadSpec], pooling: str = "mean", dropout: float = 0.1
+        self,
+        encoder: nn.Module,
+        heads: list[HeadSpec],
+        pooling: str = "mean",
+        dropout: float = 0.1,
+        context_sep: int | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.specs = list(heads)
         self.pooling = pooling
+        # Models that read context: the [SEP] id that ends the sentence and starts its context.
+        self.context_sep = context_sep
         self.dropout = nn.Dropout(dropout)
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({h.name: nn.Linear(hidden, len(h.labels)) for h in heads})
@@ -28,6 +35,11 @@ class MultiHeadClassifier(nn.Module):
         if self.pooling == "cls":
             return states[:, 0]
         # Mean over real tokens: the pooling MiniLM sentence embeddings were trained with.
+        if self.context_sep is not None:
+            # Pool over "[CLS] sentence" only: every token up to the first [SEP]. The context
+            # after it shapes those tokens through attention but is not itself labelled.
+            before = torch.cumsum((input_ids == self.context_sep).long(), dim=1) == 0
+            attention_mask = attention_mask * before.long()
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-6)
 
@@ -71,6 +83,7 @@ def save_checkpoint(model: MultiHeadClassifier, folder: Path) -> None:
             {
                 "heads": [h.model_dump(include={"name", "type", "labels", "column"}) for h in model.specs],
                 "pooling": model.pooling,
+                "context_sep": model.context_sep,
             }
         ),
         encoding="utf-8",
@@ -82,7 +95,9 @@ def load_checkpoint(folder: Path) -> MultiHeadClassifier:
 
     meta = json.loads((folder / "heads.json").read_text(encoding="utf-8"))
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder))
-    model = MultiHeadClassifier(encoder, [HeadSpec(**h) for h in meta["heads"]], meta["pooling"])
+    model = MultiHeadClassifier(
+        encoder, [HeadSpec(**h) for h in meta["heads"]], meta["pooling"], context_sep=meta.get("context_sep")
+    )
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     return model.eval()
 

@@ -21,7 +21,7 @@ import torch
 from datasets import Dataset
 from framing.model.schema import ModelSchema, TrainedHead
 from framing.model.scorer import Scorer
-from framing.model.tokenize import TOKENIZER_FILE
+from framing.model.tokenize import TOKENIZER_FILE, SentenceTokenizer
 from framing.training.base import resolve_base, verify_base
 from framing.training.card import write_card
 from framing.training.config import Config
@@ -84,26 +84,28 @@ def batch_order(lengths: list[int], batch_size: int, shuffle: bool, seed: int) -
     return out
 
 
-def batches(ds: Dataset, tokenizer: Any, config: Config, shuffle: bool, seed: int = 0):
+def batches(ds: Dataset, tokenizer: SentenceTokenizer, config: Config, shuffle: bool, seed: int = 0):
+    """(input ids, attention mask, targets) per batch, encoded exactly as the scorer encodes
+    (model/tokenize.py): a sentence's first window, then its context if the model reads it."""
     texts = list(ds["text"])
+    contexts = list(ds["context"])
+    if shuffle and config.train.context_dropout:
+        # Hide some contexts, so the model also labels sentences that come without one.
+        rng = random.Random(seed)
+        contexts = [c if rng.random() >= config.train.context_dropout else "" for c in contexts]
     targets = {h.name: np.array(list(ds[target_column(h.name)])) for h in config.heads}
     for rows in batch_order([len(t) for t in texts], config.train.batch_size, shuffle, seed):
-        enc = tokenizer(
-            [texts[i] for i in rows],
-            padding=True,
-            truncation=True,
-            max_length=config.model.max_length,
-            return_tensors="pt",
-        )
+        windows = tokenizer.encode([texts[i] for i in rows], [contexts[i] for i in rows])
+        ids, mask = tokenizer.pad([w.ids[0] for w in windows])
         y = {
             h.name: torch.tensor(targets[h.name][rows], dtype=torch.float32 if h.multi else torch.long)
             for h in config.heads
         }
-        yield enc["input_ids"], enc["attention_mask"], y
+        yield torch.from_numpy(ids), torch.from_numpy(mask), y
 
 
 def predict_probs(
-    model: torch.nn.Module, ds: Dataset, tokenizer: Any, config: Config
+    model: torch.nn.Module, ds: Dataset, tokenizer: SentenceTokenizer, config: Config
 ) -> dict[str, np.ndarray]:
     model.eval()
     outs: dict[str, list[np.ndarray]] = {h.name: [] for h in config.heads}
@@ -147,12 +149,21 @@ def train(
     splits = load_splits(config, files)
     train_ds, dev_ds = splits["train"], splits["dev"]
 
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    hf_tokenizer = AutoTokenizer.from_pretrained(base_path)
+    tokenizer = SentenceTokenizer(
+        hf_tokenizer.backend_tokenizer, config.model.max_length, context_tokens=config.model.context_tokens
+    )
 
     encoder = AutoModel.from_pretrained(base_path)
     if config.model.layers is not None:
         encoder = keep_layers(encoder, config.model.layers)
-    model = MultiHeadClassifier(encoder, config.heads, config.model.pooling, config.model.dropout)
+    model = MultiHeadClassifier(
+        encoder,
+        config.heads,
+        config.model.pooling,
+        config.model.dropout,
+        context_sep=tokenizer.sep_id if config.model.context_tokens else None,
+    )
     losses = loss_functions(config, train_ds)
     # Fresh heads learn faster than the pretrained encoder should move.
     optimizer = torch.optim.AdamW(
@@ -227,20 +238,21 @@ def train(
         name=config.name,
         schema_version=config.schema_version,
         max_length=config.model.max_length,
+        context_tokens=config.model.context_tokens,
         heads=[TrainedHead(**h.model_dump(), thresholds=thresholds.get(h.name, {})) for h in config.heads],
         base_model=config.model.base,
         base_sha256=base_hash or "",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     schema.save(output)
-    tokenizer.backend_tokenizer.save(str(output / TOKENIZER_FILE))
-    tokenizer.save_pretrained(output / CHECKPOINT)
+    hf_tokenizer.backend_tokenizer.save(str(output / TOKENIZER_FILE))
+    hf_tokenizer.save_pretrained(output / CHECKPOINT)
     save_checkpoint(model, output / CHECKPOINT)
     # Parity on dev, test and up to 2,000 training sentences: more decisions, firmer figure.
     parity_texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
     parity_texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
     parity = export_and_check(
-        model, output, parity_texts, tokenizer.vocab_size, config.export, probe_size=len(dev_ds)
+        model, output, parity_texts, hf_tokenizer.vocab_size, config.export, probe_size=len(dev_ds)
     )
 
     # Metrics of the shipped int8 model, through the same path that serves it.
@@ -287,7 +299,7 @@ def train(
 def _int8_aware_phase(
     model: MultiHeadClassifier,
     train_ds: Dataset,
-    tokenizer: Any,
+    tokenizer: SentenceTokenizer,
     config: Config,
     losses: dict[str, torch.nn.Module],
 ) -> dict[str, Any]:
@@ -323,4 +335,4 @@ def _example(row: dict[str, Any], config: Config):
     for h in config.heads:
         y = row[target_column(h.name)]
         labels[h.name] = [lab for lab, v in zip(h.labels, y, strict=True) if v] if h.multi else [h.labels[y]]
-    return Example(line=0, text=row["text"], labels=labels, split=None)
+    return Example(line=0, text=row["text"], labels=labels, split=None, context=row["context"])
