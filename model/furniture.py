@@ -30,7 +30,7 @@ _UI_WORDS = set(
     technology economy markets weather tv radio defense defence full cancel leave download pdf cite
     view this article gift continue reading click here scroll with below editors editor's editors'
     picks recommended for you may also font size ukraine russia war
-    english русский українська deutsch français español polski italiano
+    english русский українська deutsch français español polski italiano k
     """.split()
 )
 
@@ -69,8 +69,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         rf"(?:(?:,|and|&)\s*(?:[{_CAP}][\w'’.-]+\s*){{1,4}})*"
         r"(?:[,|—–•-]\s*[\w\s'’-]{0,40})?$"
         # Reporting by ...; Editing by ... | Story by ... | Author: ...
-        rf"|^(?:[Ss]tory|[Rr]eporting|[Aa]dditional reporting|[Ee]diting|[Tt]ext|[Ww]ords|[Cc]ompiled"
-        rf"|[Pp]roduced|[Ee]dited) by\s+[{_CAP}]"
+        r"|^\(?(?:[Ss]tory|[Rr]eporting|[Aa]dditional reporting|[Ee]diting|[Ww]riting|[Tt]ext|[Ww]ords"
+        r"|[Cc]ompiled|[Pp]roduced|[Ee]dited) by\s+(?:the\s+)?[\w]"
+        # By Helen Marsh in Kyiv and Peter Lund in Washington
+        rf"|^[Bb]y\s+(?:[{_CAP}][\w'’.-]+\s+){{1,4}}(?:in|from)\s+[{_CAP}][^.!?]{{0,80}}$"
+        r"|^[Ff]rom our (?:\w+ )?correspondents? in\b"
         rf"|^(?:[Aa]uthors?|[Ww]riter|[Rr]eporter|[Cc]orrespondent|[Ee]ditor)\s*:\s*[{_CAP}][^.!?]{{0,60}}$"
         # Name Surname, Kyiv Bureau Chief | Name Surname Senior Fellow, Eurasia Program
         rf"|^[{_CAP}][\w'’-]+(?:\s+[{_CAP}][\w'’-]+){{1,2}},?\s+(?:[{_CAP}][\w-]*\s+){{0,3}}"
@@ -97,7 +100,17 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"^(?:read|see|watch|listen)\s+(?:more|also|next|the full story|full article)\b"
         r"|^(?:related|recommended|more on this(?: story)?|more from|you may also like|"
         r"most read|don't miss|also read|further reading|tags?|topics?|filed under|keywords?)\s*[:|»›>-]"
-        r"|^continue reading\b|^click here\b",
+        r"|^continue reading\b|^click here\b|^explore more\b|^most (?:viewed|read|popular)\b"
+        r"|^more on\b.{0,60}:|^related (?:coverage|content|publications|stories|reading|articles)\b"
+        r"|^(?:live updates|live coverage|live blog)\b|^return to (?:the )?(?:live blog|top)\b"
+        r"|^how to help\s*:|^cite this\b|^reuse this content$|^reprints? and permissions$|^republish this\b"
+        r"|^(?:photo gallery|gallery|still image|video still)\s*:"
+        # a video item: "Watch: Kyiv residents queue for water – video, 1:52"
+        r"|^watch\s*:.*(?:\b\d{1,2}:\d{2}\b|\bvideo\b)"
+        r"|^download\b.{0,60}\b(?:pdf|report|brief|analysis|paper|commentary|publication)\b"
+        r"|\bpdf\b[^.]{0,30}\b(?:kb|mb|pages|pp)\b"
+        r"|^this (?:article|story|report|piece|commentary) (?:was|has been)"
+        r" (?:amended|updated|corrected|changed)\b",
         re.I,
     ),
     # Newsletters, subscriptions, donation appeals, app prompts
@@ -110,7 +123,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"|\bin your inbox\b|\benter your e-?mail\b|\bby subscribing\b|^sign up\b|\bjoin [\d,.]+k? readers\b"
         r"|\b(?:our|free|weekly|daily) (?:[\w-]+ )?newsletter\b"
         r"|\bplease donate\b|\bdonate (?:now|from|today)\b|\bsupport(?:ing)? us\b|\bon patreon\b"
-        r"|\byour support (?:keeps|helps|allows|makes)\b|\bhelp us keep (?:reporting|going)\b",
+        r"|\byour support (?:keeps|helps|allows|makes)\b|\bhelp us keep (?:reporting|going)\b"
+        r"|^donate\b|^become a\b.{0,40}\bmember\b|\breader-funded\b|\bkeep (?:us|our newsroom) independent\b"
+        r"|^support independent\b"
+        r"|^(?:follow|subscribe to|read)\b.{1,40}\bon (?:twitter|facebook|telegram|vk|vkontakte|"
+        r"odnoklassniki|whatsapp|instagram|youtube|x|dzen|tiktok|threads|bluesky)\b",
         re.I,
     ),
     # Comment policies and greetings to readers in the comment box
@@ -143,7 +160,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"|\bviews expressed (?:here |in this \w+ )?are (?:the author|those)"
         r"|\b(?:material|article|message) (?:was )?(?:produced|created|distributed) by\b"
         r".{0,80}\bforeign agent"
-        r"|^audio version\b|^like this:|\blike loading\b",
+        r"|^audio version\b|^like this:|\blike loading\b"
+        r"|\b(?:reflects|are) the (?:personal )?(?:analysis|views?|opinions?) of (?:its|the) authors?\b"
+        r"|\btakes no institutional positions?\b|\bopinions in this \w+ belong to\b",
         re.I,
     ),
 }
@@ -166,9 +185,13 @@ def furniture_kind(text: str) -> str | None:
         return "navigation"
     if any(w.isdigit() for w in words) and all(w in _DATE_WORDS or w.isdigit() for w in words):
         return "timestamp"
-    # A strip of short items between separators: "Home | World | Europe | Ukraine".
+    # A strip of short items between separators: "Home | World | Europe | Ukraine",
+    # "Analysis | Eurasia Programme", "Policy Brief No. 41 | June 2023".
     items = [i for i in _SEPARATORS.split(line) if i]
-    if len(items) >= 3 and all(len(_WORD.findall(i)) <= 3 for i in items) and not line.endswith("."):
+    if not line.endswith(".") and (
+        (len(items) >= 3 and all(len(_WORD.findall(i)) <= 3 for i in items))
+        or ("|" in line and all(len(_WORD.findall(i)) <= 5 for i in items))
+    ):
         return "navigation"
     return None
 

@@ -17,7 +17,14 @@ def _table(head: str, m: dict[str, Any]) -> list[str]:
     ]
     for lab, v in m["per_label"].items():
         rows.append(f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
-    return rows + [""]
+    rows.append("")
+    if "confusion" in m:  # single-label heads: rows gold, columns predicted
+        labels = m["confusion"]["labels"]
+        rows += ["| gold ↓, predicted → | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+        for lab, counts in zip(labels, m["confusion"]["matrix"], strict=True):
+            rows.append(f"| {lab} | " + " | ".join(str(c) for c in counts) + " |")
+        rows.append("")
+    return rows
 
 
 def write_card(model_dir: Path, schema: ModelSchema, metrics: dict[str, Any]) -> Path:
