@@ -97,8 +97,9 @@ def run_path(path: str, model_dir: Path, corpus: Path, repeats: int, passes_n: i
 
     if path.startswith("torch"):
         import torch
-        from framing.training.modeling import CHECKPOINT, load_checkpoint
         from transformers import AutoTokenizer
+
+        from framing.training.modeling import CHECKPOINT, load_checkpoint
 
         torch.set_num_threads(os.cpu_count() or 1)
         tok = AutoTokenizer.from_pretrained(model_dir / CHECKPOINT)
@@ -201,6 +202,7 @@ def agreement(a: list[dict], b: list[dict], labels: dict[str, list[str]]) -> tup
 def segmenter_speed(article: str, repeats: int) -> dict:
     import blingfire
     import pysbd
+
     from framing.model.segment import split_sentences
 
     seg = pysbd.Segmenter(language="en", clean=False, char_span=True)

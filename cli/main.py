@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,6 @@ app.add_typer(data_app, name="data")
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 DEFAULT_MODEL = Path(os.environ.get("FRAMING_MODEL", "models/default"))
-REAL_DEV = Path("../shared/eval/real-dev.csv")
 HARD_TERMS = Path("data/hard_terms.yaml")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 log = logging.getLogger("framing")
@@ -104,6 +104,59 @@ def data_report(
         typer.echo(text)
 
 
+@data_app.command("audit")
+def data_audit(
+    file: Annotated[Path, typer.Argument(help="labelled CSV to audit")],
+    config: Annotated[Path, typer.Option(help="config: heads and base encoder")] = DEFAULT_CONFIG,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write OUT.md and OUT.csv; default: stdout")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="k of the k-fold out-of-sample probabilities")] = 5,
+    top: Annotated[int, typer.Option(help="rows in the Markdown report (0: all); the CSV holds all")] = 50,
+    seed: Annotated[int | None, typer.Option(help="fold seed; default: the config's train.seed")] = None,
+    method: Annotated[str, typer.Option(help="cleanlab label-quality method")] = "normalized_margin",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="embedding cache folder; default ~/.cache/framing/embeddings")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="embed again, keep nothing")] = False,
+    threads: Annotated[int | None, typer.Option(help="torch threads for embedding")] = None,
+    batch_size: Annotated[int, typer.Option(help="sentences per encoder call")] = 32,
+) -> None:
+    """Rank rows whose label is likely wrong (confident learning over k-fold probabilities
+    on frozen sentence embeddings), worst first, every head in one ranking."""
+    try:
+        from framing.training.audit import DEFAULT_CACHE, AuditError, audit_file, markdown, write_csv
+    except ImportError as e:
+        _fail(f"the audit needs the train extra ({e.name} missing): pip install -e '.[train]'")
+    from framing.training.base import BaseModelError
+
+    cfg = _config(config)
+    cache = None if no_cache else (cache_dir or DEFAULT_CACHE)
+    try:
+        result = audit_file(
+            file,
+            cfg,
+            folds=folds,
+            seed=seed,
+            cache_dir=cache,
+            threads=threads,
+            batch_size=batch_size,
+            method=method,
+        )
+    except (AuditError, BaseModelError) as e:
+        _fail(str(e), 1)
+    report = markdown(result, top)
+    if output is None:
+        typer.echo(report)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    md, table = output.parent / f"{output.name}.md", output.parent / f"{output.name}.csv"
+    md.write_text(report, encoding="utf-8")
+    write_csv(result.findings, table)
+    flagged = ", ".join(f"{h} {len(result.issues(h))}" for h in result.heads)
+    typer.echo(f"{result.rows} rows audited; flagged as issues: {flagged} -> {md}, {table}", err=True)
+
+
 @app.command(context_settings=OVERRIDES)
 def train(
     ctx: typer.Context,
@@ -118,8 +171,20 @@ def train(
     """Fine-tune and export a model directory. Override config keys: --train.lr 3e-5."""
     _setup_logging(verbose)
     cfg = _config(config, ctx.args)
-    extra = dict(e.split("=", 1) for e in (eval_data or []) if "=" in e)
-    _train(cfg, out, [str(d) for d in data] if data else None, extra)
+    _train(cfg, out, [str(d) for d in data] if data else None, _eval_sets(eval_data))
+
+
+def _eval_sets(specs: list[str] | None) -> dict[str, str]:
+    """`--eval NAME=CSV` options as {name: path}; a spec without a name is a usage error."""
+    sets: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            _fail(f"--eval {spec!r}: expected NAME=CSV, e.g. --eval real-dev=../shared/eval/real-dev.csv")
+        if not Path(path).is_file():
+            _fail(f"--eval {name}: {path} is not a file")
+        sets[name] = path
+    return sets
 
 
 def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> None:
@@ -145,14 +210,17 @@ def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> Non
 def build_default(
     out: Annotated[Path, typer.Option()] = DEFAULT_MODEL,
     force: Annotated[bool, typer.Option(help="rebuild even if the model exists")] = False,
+    eval_data: Annotated[
+        list[str] | None,
+        typer.Option("--eval", help="NAME=CSV set to evaluate too (listed in the card); none by default"),
+    ] = None,
 ) -> None:
     """Build the default model into OUT unless it is already there."""
     _setup_logging()
     if (out / "model.int8.onnx").is_file() and not force:
         typer.echo(f"{out} exists; use --force to rebuild")
         return
-    extra = {"real-dev": str(REAL_DEV)} if REAL_DEV.is_file() else {}
-    _train(_config(DEFAULT_CONFIG), out, None, extra)
+    _train(_config(DEFAULT_CONFIG), out, None, _eval_sets(eval_data))
 
 
 @app.command()
@@ -185,12 +253,14 @@ def evaluate(
 
 @app.command()
 def score(
-    inputs: Annotated[list[Path], typer.Argument(help=".jsonl, .csv, .txt files or folders of .txt")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="output .jsonl or .csv")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help=".jsonl, .csv, .parquet, .txt files or folders of .txt")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output .jsonl, .csv or .parquet")],
     model: Annotated[Path, typer.Option(help="model directory")] = DEFAULT_MODEL,
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
-    text_column: Annotated[str, typer.Option(help="CSV text column")] = "text",
-    id_column: Annotated[str, typer.Option(help="CSV id column")] = "id",
+    text_column: Annotated[str, typer.Option(help="text column or field")] = "text",
+    id_column: Annotated[str, typer.Option(help="id column or field")] = "id",
     batch_size: Annotated[int, typer.Option(help="most sentences per onnxruntime call")] = 64,
     batch_tokens: Annotated[
         int | None,
@@ -209,8 +279,8 @@ def score(
 
     if not (model / "schema.json").is_file():
         _fail(f"{model}: no model directory here; run `framing build-default` or pass --model")
-    if output.suffix.lower() not in (".jsonl", ".csv"):
-        _fail(f"{output}: output must end in .jsonl or .csv")
+    if output.suffix.lower() not in (".jsonl", ".csv", ".parquet"):
+        _fail(f"{output}: output must end in .jsonl, .csv or .parquet")
     opts = ScoreOptions(
         model_dir=model,
         precision=precision,
@@ -235,22 +305,145 @@ def score(
         raise typer.Exit(130)
 
 
-@app.command()
-def serve(
-    model: Annotated[Path | None, typer.Option(help="model directory [env FRAMING_MODEL]")] = None,
-    host: Annotated[str | None, typer.Option(help="[env FRAMING_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="[env FRAMING_PORT]")] = None,
-    workers: Annotated[int | None, typer.Option(help="server processes [env FRAMING_WORKERS]")] = None,
-    build: Annotated[bool, typer.Option(help="build the default model first if missing")] = True,
-) -> None:
-    """Serve the REST API and the analyst page (uvicorn)."""
-    _setup_logging()
-    for key, value in (("MODEL", model), ("HOST", host), ("PORT", port), ("WORKERS", workers)):
-        if value is not None:
-            os.environ[f"FRAMING_{key}"] = str(value)
-    from framing.service.settings import Settings
+class Period(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
 
-    settings = Settings()
+
+@app.command()
+def trends(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="what `framing score` wrote: .jsonl, .csv or .parquet")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="folder for the tables, trends.html and PNGs")
+    ],
+    by: Annotated[
+        str | None,
+        typer.Option(help="carried-through field to group by (outlet, country...); omit: one series"),
+    ] = None,
+    period: Annotated[Period, typer.Option(help="period of each point")] = Period.week,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="model directory naming the labels; default: the schema a Parquet file records, "
+            "else the labels in the data"
+        ),
+    ] = None,
+    date_column: Annotated[
+        list[str] | None,
+        typer.Option(help="date field, repeatable: the first non-empty one counts [published, date]"),
+    ] = None,
+    tz: Annotated[
+        str, typer.Option("--tz", help="time zone that cuts days, weeks and months (IANA name)")
+    ] = "UTC",
+    dayfirst: Annotated[bool, typer.Option(help="read 04/03/2025 as 4 March")] = False,
+    balance: Annotated[
+        list[str] | None,
+        typer.Option(help="HEAD=A,B: net balance share(A) - share(B); default: a head's first two labels"),
+    ] = None,
+    evidence: Annotated[int, typer.Option(help="evidence sentences per point and label")] = 3,
+    png: Annotated[bool, typer.Option(help="PNG copies of the charts (needs matplotlib)")] = True,
+) -> None:
+    """Frame shares and stance balance per group and period, as tables, trends.html and PNGs."""
+    _setup_logging()
+    from framing.model.trends import (
+        DEFAULT_DATE_COLUMNS,
+        TrendsError,
+        TrendsOptions,
+        compute_trends,
+        parse_balance,
+        write_tables,
+    )
+    from framing.model.trends_report import write_html, write_pngs
+
+    if model is not None and not (model / "schema.json").is_file():
+        _fail(f"{model}: no model directory here (no schema.json)")
+    try:
+        opts = TrendsOptions(
+            by=by,
+            period=period.value,
+            tz=tz,
+            date_columns=tuple(date_column or DEFAULT_DATE_COLUMNS),
+            dayfirst=dayfirst,
+            balance=parse_balance(balance or []),
+            evidence=max(0, evidence),
+        )
+        result, _ = compute_trends(inputs, opts, model)
+    except TrendsError as e:
+        _fail(str(e))
+    written = write_tables(result, output)
+    written.append(write_html(result, output / "trends.html"))
+    if png:
+        written += write_pngs(result, output)
+    m = result.meta
+    typer.echo(
+        f"{m['documents']} documents: {m['dated']} dated, {m['undated']} undated "
+        f"({m['undated_missing']} missing, {m['undated_unparseable']} unparseable), "
+        f"{m['errors']} error records; "
+        f"{len(m['groups'])} groups x {len(m['periods'])} periods -> {output}/ ({len(written)} files)",
+        err=True,
+    )
+
+
+def _settings_options(command):
+    """Give `command` (which takes **settings) one option per `Settings` field: flag `--name`,
+    help naming the variable FRAMING_NAME and the default. The option is None when not given,
+    so `Settings` fills it from the environment or its default: flag > variable > default."""
+    import inspect
+    import typing
+
+    from framing.service.settings import Settings, env_name, flag_name, shown_default
+
+    params = []
+    for name, info in Settings.model_fields.items():
+        kind = info.annotation
+        if typing.get_origin(kind) is typing.Literal:  # a choice: a typo is a usage error
+            kind = Enum(name, {str(v): str(v) for v in typing.get_args(kind)}, type=str)
+        elif typing.get_origin(kind) is list:
+            kind = str  # comma-separated, split by Settings
+        else:
+            kind = next(a for a in typing.get_args(kind) or (kind,) if a is not type(None))
+        help_text = f"{info.description} (env {env_name(name)}; default {shown_default(info)})"
+        option = typer.Option(flag_name(name), help=help_text, show_default=False)
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, option]
+            )
+        )
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    command.__signature__ = inspect.Signature(
+        params + [p.replace(kind=p.KEYWORD_ONLY) for p in own if p.kind != p.VAR_KEYWORD]
+    )
+    return command
+
+
+@app.command()
+@_settings_options
+def serve(
+    build: Annotated[bool, typer.Option(help="build the default model first if missing")] = True,
+    **given: object,
+) -> None:
+    """Serve the REST API and the analyst page (uvicorn). Every option is also a FRAMING_*
+    environment variable (docs/service.md); a flag beats the variable."""
+    from pydantic import ValidationError
+
+    from framing.service.settings import Settings, env_name, flag_name
+
+    try:
+        settings = Settings(
+            **{k: v.value if isinstance(v, Enum) else v for k, v in given.items() if v is not None}
+        )
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{flag_name(str(err['loc'][0]))} / {env_name(str(err['loc'][0]))}: {err['msg']}"
+            if err["loc"]
+            else err["msg"]
+            for err in e.errors()
+        )
+        raise typer.BadParameter(problems) from None
+    _setup_logging()
     if not (settings.model / "schema.json").is_file():
         if build and settings.model == DEFAULT_MODEL:
             build_default(out=settings.model, force=False)
@@ -258,15 +451,20 @@ def serve(
             _fail(f"{settings.model}: no model directory; run `framing build-default`")
     import uvicorn
 
-    uvicorn.run(
-        "framing.service.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        timeout_graceful_shutdown=settings.drain_seconds,
-    )
+    from framing.service.app import create_app, worker_environment
+
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "timeout_graceful_shutdown": settings.drain_seconds,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Worker processes import the app from a string; the settings go with them in the environment.
+        os.environ.update(worker_environment(settings))
+        uvicorn.run("framing.service.app:worker_app", factory=True, workers=settings.workers, **options)
 
 
 def main() -> None:  # pragma: no cover

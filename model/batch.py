@@ -1,4 +1,4 @@
-"""`framing score`: stream documents from files through the scorer into JSONL or CSV.
+"""`framing score`: stream documents from files through the scorer into JSONL, CSV or Parquet.
 
 Memory stays flat: records are read lazily and scored in small chunks, with at most
 two chunks per worker in flight. A bad record becomes an error record in the output
@@ -8,20 +8,23 @@ two chunks per worker in flight. A bad record becomes an error record in the out
 from __future__ import annotations
 
 import csv
+import datetime
+import itertools
 import json
 import logging
 import multiprocessing as mp
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
+
+from tqdm import tqdm
 
 from framing.model.schema import ModelSchema
 from framing.model.scorer import DEFAULT_BATCH_TOKENS, Scorer
-from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 CHUNK_DOCS = 32
@@ -123,6 +126,69 @@ def read_csv(path: Path, opts: ScoreOptions) -> Iterator[Record]:
             yield _check_text(rec)
 
 
+def _plain(value: Any) -> Any:
+    """A Parquet cell as a JSON value: dates and times in ISO 8601, NaN as null, other
+    types (decimals, durations) as text."""
+    if isinstance(value, float) and value != value:
+        return None
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="surrogateescape")
+    return str(value)
+
+
+def read_parquet(path: Path, opts: ScoreOptions) -> Iterator[Record]:
+    """One document per row: `--text-column`, `--id-column`, every other column carried
+    through (dates as ISO 8601 text). A row group that cannot be read becomes one error
+    record per row, so every row still appears once in the output."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as e:
+        yield Record(id=path.name, source=str(path), line=None, error=f"unreadable Parquet file: {e}")
+        return
+    if opts.text_column not in names:
+        yield Record(
+            id=path.name, source=str(path), line=None, error=f"no column {opts.text_column!r} in {names}"
+        )
+        return
+    row = 0
+    for group in range(pf.num_row_groups):
+        end = row + pf.metadata.row_group(group).num_rows
+        try:
+            for table in pf.iter_batches(batch_size=1024, row_groups=[group]):
+                for values in table.to_pylist():
+                    row += 1
+                    rec = Record(id=f"{path.name}:{row}", source=str(path), line=row)
+                    if values.get(opts.id_column) is not None:
+                        rec.id = str(_plain(values.pop(opts.id_column)))
+                    text = values.pop(opts.text_column, None)
+                    if isinstance(text, bytes):
+                        text = text.decode("utf-8", errors="surrogateescape")
+                    rec.text = text
+                    rec.extra = {k: _plain(v) for k, v in values.items() if k != opts.id_column}
+                    yield _check_text(rec)
+        except (pa.ArrowException, OSError, ValueError) as e:
+            while row < end:
+                row += 1
+                yield Record(
+                    id=f"{path.name}:{row}",
+                    source=str(path),
+                    line=row,
+                    error=f"unreadable Parquet row group {group}: {e}",
+                )
+
+
 def read_txt(path: Path, root: Path | None = None) -> Iterator[Record]:
     name = str(path.relative_to(root)) if root else path.name
     rec = Record(id=name, source=str(path), line=None)
@@ -144,6 +210,8 @@ def iter_records(inputs: list[Path], opts: ScoreOptions) -> Iterator[Record]:
             yield from read_jsonl(path, opts)
         elif path.suffix.lower() == ".csv":
             yield from read_csv(path, opts)
+        elif path.suffix.lower() == ".parquet":
+            yield from read_parquet(path, opts)
         else:
             yield from read_txt(path)
 
@@ -161,15 +229,34 @@ class JsonlWriter:
         self.fh.write(json.dumps(out, ensure_ascii=False) + "\n")
 
 
-class CsvWriter:
-    """One row per sentence; an error record is one row with the error column set."""
+def _carried(extra: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """Carried-through fields as cells: one column each for `columns` (text; other JSON
+    values JSON-encoded), the rest as one JSON object in the `extra` column."""
+    cells: dict[str, Any] = {
+        k: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        for k, v in extra.items()
+        if k in columns
+    }
+    rest = {k: v for k, v in extra.items() if k not in columns}
+    cells["extra"] = json.dumps(rest, ensure_ascii=False) if rest else None
+    return cells
 
-    def __init__(self, fh: TextIO, schema: ModelSchema, version: str) -> None:
+
+class CsvWriter:
+    """One row per sentence; an error record is one row with the error column set.
+    Carried-through fields follow as columns (those of the first chunk; later ones in
+    `extra`, as JSON)."""
+
+    def __init__(
+        self, fh: TextIO, schema: ModelSchema, version: str, extra_columns: Sequence[str] = ()
+    ) -> None:
         self.schema = schema
         self.columns = ["id", "sentence", "start", "end", "text"]
         self.columns += [h.name for h in schema.heads]
         self.columns += [f"{h.name}.{lab}" for h in schema.heads for lab in h.labels]
         self.columns += ["content", "truncated", "error", "source", "line"]
+        self.extras = [c for c in extra_columns if c not in self.columns and c != "extra"]
+        self.columns += [*self.extras, "extra"]
         self.w = csv.DictWriter(fh, fieldnames=self.columns)
         self.w.writeheader()
 
@@ -177,8 +264,10 @@ class CsvWriter:
         if rec.error or doc is None:
             self.w.writerow({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
             return
+        carried = _carried(rec.extra, self.extras)
         for s in doc["sentences"]:
             row = {
+                **carried,
                 "id": rec.id,
                 "sentence": s["index"],
                 "start": s["start"],
@@ -193,6 +282,78 @@ class CsvWriter:
                 for lab in h.labels:  # page furniture has no scores: the cells stay empty
                     row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
             self.w.writerow(row)
+
+
+class ParquetWriter:
+    """One row per sentence, like CsvWriter, with typed columns: a multi-label head is a
+    list of labels, a single-label head one label, probabilities float64, `content` and
+    `truncated` booleans, `furniture` the kind of page furniture. An error record is one
+    row with `error`, `source`, `line` set. The file's metadata holds the model's schema
+    (`framing.schema`) and name and version (`framing.model`). Rows go out in row groups
+    of `ROW_GROUP`; `close` writes the footer, which an interrupted run does too."""
+
+    ROW_GROUP = 16_384
+
+    def __init__(
+        self, fh: BinaryIO, schema: ModelSchema, version: str, extra_columns: Sequence[str] = ()
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa, self.schema = pa, schema
+        fields = [("id", pa.string()), ("sentence", pa.int32()), ("start", pa.int32()), ("end", pa.int32())]
+        fields += [("text", pa.string())]
+        fields += [(h.name, pa.list_(pa.string()) if h.multi else pa.string()) for h in schema.heads]
+        fields += [(f"{h.name}.{lab}", pa.float64()) for h in schema.heads for lab in h.labels]
+        fields += [("content", pa.bool_()), ("truncated", pa.bool_()), ("furniture", pa.string())]
+        fields += [("error", pa.string()), ("source", pa.string()), ("line", pa.int64())]
+        taken = {name for name, _ in fields}
+        self.extras = [c for c in extra_columns if c not in taken and c != "extra"]
+        fields += [(c, pa.string()) for c in self.extras] + [("extra", pa.string())]
+        metadata = {
+            "framing.layout": "sentence",
+            "framing.schema": schema.model_dump_json(),
+            "framing.model": json.dumps({"name": schema.name, "version": version}),
+        }
+        self.arrow_schema = pa.schema(fields, metadata=metadata)
+        self.w = pq.ParquetWriter(fh, self.arrow_schema)
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, rec: Record, doc: dict[str, Any] | None) -> None:
+        if rec.error or doc is None:
+            self.rows.append({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
+        else:
+            carried = _carried(rec.extra, self.extras)
+            if not doc["sentences"]:  # keep the document: one row without a sentence
+                self.rows.append({**carried, "id": rec.id})
+            for s in doc["sentences"]:
+                row = {
+                    **carried,
+                    "id": rec.id,
+                    "sentence": s["index"],
+                    "start": s["start"],
+                    "end": s["end"],
+                    "text": s["text"],
+                    "content": s["content"],
+                    "truncated": s["truncated"],
+                    "furniture": s["furniture"],
+                }
+                for h in self.schema.heads:
+                    row[h.name] = s["labels"][h.name]
+                    for lab in h.labels:  # page furniture has no scores: null
+                        row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
+                self.rows.append(row)
+        if len(self.rows) >= self.ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.w.write_table(self.pa.Table.from_pylist(self.rows, schema=self.arrow_schema))
+            self.rows = []
+
+    def close(self) -> None:
+        self.flush()
+        self.w.close()
 
 
 # -- scoring -------------------------------------------------------------------
@@ -247,8 +408,19 @@ def score_files(inputs: list[Path], output: Path, opts: ScoreOptions) -> Stats:
     assert _worker_scorer is not None or pool is not None
     version = _worker_scorer.version if _worker_scorer else Scorer(opts.model_dir, threads=1).version
     bar = tqdm(unit="doc", disable=not opts.progress, file=sys.stderr, dynamic_ncols=True)
-    with output.open("w", encoding="utf-8", newline="") as fh:
-        writer = (CsvWriter if output.suffix.lower() == ".csv" else JsonlWriter)(fh, schema, version)
+    # The first chunk names the carried-through columns of CSV and Parquet output.
+    records = _chunks(iter_records(inputs, opts), CHUNK_DOCS)
+    first = next(records, [])
+    extra_columns = list(dict.fromkeys(k for rec in first for k in rec.extra))
+    suffix = output.suffix.lower()
+    binary = suffix == ".parquet"
+    with output.open("wb") if binary else output.open("w", encoding="utf-8", newline="") as fh:
+        if suffix == ".csv":
+            writer: Any = CsvWriter(fh, schema, version, extra_columns)
+        elif binary:
+            writer = ParquetWriter(fh, schema, version, extra_columns)
+        else:
+            writer = JsonlWriter(fh, schema, version)
 
         def emit(chunk: list[Record], docs: list[dict[str, Any] | None]) -> None:
             for rec, doc in zip(chunk, docs, strict=True):
@@ -266,7 +438,7 @@ def score_files(inputs: list[Path], output: Path, opts: ScoreOptions) -> Stats:
             bar.set_postfix(sentences=stats.sentences, sent_per_s=f"{rate:.0f}", errors=stats.errors)
 
         try:
-            chunks = _chunks(iter_records(inputs, opts), CHUNK_DOCS)
+            chunks = itertools.chain([first] if first else [], records)
             if pool is None:
                 for chunk in chunks:
                     emit(chunk, _score_chunk(chunk))
@@ -287,4 +459,6 @@ def score_files(inputs: list[Path], output: Path, opts: ScoreOptions) -> Stats:
             bar.close()
             if pool is not None:
                 pool.terminate()
+            if binary:
+                writer.close()  # the footer: a valid file, interrupted or not
     return stats

@@ -8,9 +8,11 @@ downstream hard-codes a label.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_FILE = "schema.json"
@@ -41,11 +43,55 @@ class HeadSpec(BaseModel):
     def multi(self) -> bool:
         return self.type == "multi_label"
 
+    # -- behaviour: the one place each of these rules is written -------------------------
+    @property
+    def activation(self) -> Literal["sigmoid", "softmax"]:
+        """Logits to probabilities: independent labels (sigmoid) or one choice (softmax)."""
+        return "sigmoid" if self.multi else "softmax"
+
+    def cut_offs(self, thresholds: Mapping[str, float] | None = None) -> np.ndarray:
+        """Per-label decision thresholds (multi-label heads; 0.5 unless given)."""
+        return np.array([(thresholds or {}).get(lab, 0.5) for lab in self.labels], dtype=np.float32)
+
+    def decide(self, probs: np.ndarray, thresholds: Mapping[str, float] | None = None) -> np.ndarray:
+        """Decisions for probability rows (n, labels): a 0/1 matrix for a multi-label head
+        (a label is on at or over its threshold), label indices (n,) for a single-label head."""
+        if self.multi:
+            return (probs >= self.cut_offs(thresholds)).astype(int)
+        return probs.argmax(axis=-1)
+
+    def target(self, labels: list[str]) -> list[float] | int:
+        """A row's gold labels as the model's target: multi-hot (multi-label) or an index."""
+        if self.multi:
+            return [float(lab in labels) for lab in self.labels]
+        return self.labels.index(labels[0])
+
+    def names(self, decision: np.ndarray) -> list[str] | str:
+        """One row's decision as label names: a list (multi-label) or one label."""
+        if self.multi:
+            return [lab for lab, on in zip(self.labels, decision, strict=True) if on]
+        return self.labels[int(decision)]
+
+    def combine_windows(self, probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+        """One row per sentence from the rows of its windows (`owner[i]` = sentence of row i):
+        a frame anywhere in a long sentence counts (max); a single choice is averaged."""
+        out = np.zeros((n, len(self.labels)), dtype=np.float32)
+        if self.multi:
+            np.maximum.at(out, owner, probs)
+        else:
+            np.add.at(out, owner, probs)
+            out /= np.maximum(np.bincount(owner, minlength=n), 1).astype(np.float32)[:, None]
+        return out
+
 
 class TrainedHead(HeadSpec):
     """A head as shipped in a model directory: with tuned thresholds (multi-label only)."""
 
     thresholds: dict[str, float] = Field(default_factory=dict)
+
+    def decide(self, probs: np.ndarray, thresholds: Mapping[str, float] | None = None) -> np.ndarray:
+        """As HeadSpec.decide, with this head's tuned thresholds unless overridden per label."""
+        return super().decide(probs, {**self.thresholds, **(thresholds or {})})
 
     @model_validator(mode="after")
     def _thresholds(self) -> TrainedHead:

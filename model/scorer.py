@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from framing.model.digest import update_digest
 from framing.model.schema import ModelSchema
 from framing.model.segment import Span, split_sentences
 from framing.model.session import ONNX_FILES, OnnxSession, Precision, output_name
@@ -73,27 +75,15 @@ def model_version(model_dir: str | Path) -> str:
         path = root / name
         if path.is_file():
             digest.update(name.encode())
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+            update_digest(digest, path)
     return digest.hexdigest()[:12]
 
 
 def decide_labels(
     schema: ModelSchema, probs: dict[str, np.ndarray], thresholds: Thresholds | None = None
 ) -> dict[str, Any]:
-    """Labels from probabilities: per-label thresholds (multi) or argmax (single)."""
-    labels: dict[str, Any] = {}
-    for h in schema.heads:
-        p = probs[h.name]
-        if h.multi:
-            over = (thresholds or {}).get(h.name, {})
-            labels[h.name] = [
-                lab for j, lab in enumerate(h.labels) if p[j] >= over.get(lab, h.thresholds[lab])
-            ]
-        else:
-            labels[h.name] = h.labels[int(np.argmax(p))]
-    return labels
+    """Labels of one sentence from its probabilities, each head deciding by its own rule."""
+    return {h.name: h.names(h.decide(probs[h.name], (thresholds or {}).get(h.name))) for h in schema.heads}
 
 
 def plan_batches(lengths: list[int], max_rows: int, max_tokens: int | None = None) -> list[list[int]]:
@@ -189,15 +179,8 @@ class Scorer:
         probs = self.run_rows([ids for _, ids in flat])
         results: list[dict[str, np.ndarray]] = [{} for _ in texts]
         owner = np.array([i for i, _ in flat])
-        counts = np.bincount(owner, minlength=len(texts)).astype(np.float32)[:, None]
         for h in heads:
-            # Windows of one sentence: a frame anywhere counts (max); a choice is averaged.
-            per_text = np.zeros((len(texts), len(h.labels)), dtype=np.float32)
-            if h.multi:
-                np.maximum.at(per_text, owner, probs[h.name])
-            else:
-                np.add.at(per_text, owner, probs[h.name])
-                per_text /= counts
+            per_text = h.combine_windows(probs[h.name], owner, len(texts))
             for i in range(len(texts)):
                 results[i][h.name] = per_text[i]
         return results, [w.truncated for w in windows]

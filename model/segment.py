@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import blingfire
+
 from framing.model.furniture import furniture_kind
 
 # Abbreviations that precede a name and never end a news sentence.

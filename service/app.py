@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from framing.model.model_metrics import ModelMetrics
 from framing.model.schema import ModelSchema
 from framing.model.scorer import Scorer
 from framing.service import logs
@@ -20,7 +23,6 @@ from framing.service.metrics import Metrics
 from framing.service.middleware import RequestMiddleware
 from framing.service.routes import classify, info, page
 from framing.service.settings import Settings
-from starlette.exceptions import HTTPException
 
 log = logging.getLogger("framing.service")
 
@@ -31,7 +33,13 @@ def _error(status: int, error: str, detail: object = None) -> JSONResponse:
     )
 
 
+# `framing serve --workers N` hands uvicorn an import string (a worker process cannot be handed an
+# app object), so the settings the command resolved travel to the workers in this one variable.
+WORKER_SETTINGS_ENV = "FRAMING_WORKER_SETTINGS"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for `settings`; without them, settings from FRAMING_* variables and defaults."""
     settings = settings or Settings()
     logs.configure(settings.log_level)
     metrics = Metrics()
@@ -44,13 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             precision=settings.precision,
             threads=settings.threads,
             batch_size=settings.batch_size,
-            max_batch_tokens=settings.call_max_tokens,
+            max_batch_tokens=settings.onnx_call_tokens,
             parallel_calls=settings.parallel_calls,
         )
-        metrics_file = settings.model / "metrics.json"
-        app.state.model_metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        app.state.model_metrics = ModelMetrics.load(settings.model)
         app.state.scorer = scorer
-        app.state.batcher = Batcher(scorer, metrics, settings.batch_wait_ms, settings.batch_max_tokens)
+        app.state.batcher = Batcher(scorer, metrics, settings.batch_wait_ms, settings.queue_batch_tokens)
         # Warm-up at every call shape, on the threads that serve requests (Scorer.warm_up), so the
         # first requests do not pay for kernel selection and memory is grown now, not while serving.
         await asyncio.to_thread(app.state.batcher.wait_ready)
@@ -85,6 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The configured limits belong in the published schema, so clients can see them.
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
+            if not settings.api_keys:  # no keys, no auth: the schema should not ask for one
+                spec["components"].pop("securitySchemes", None)
+                for operations in spec["paths"].values():
+                    for operation in operations.values():
+                        operation.pop("security", None)
             schemas = spec["components"]["schemas"]
             schemas["ClassifyRequest"]["properties"]["text"]["maxLength"] = settings.max_chars
             schemas["ClassifyRequest"]["properties"]["documents"]["maxItems"] = settings.max_documents
@@ -136,3 +148,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _error(500, "internal error")
 
     return app
+
+
+def worker_app() -> FastAPI:
+    """Factory run in each `framing serve --workers N` process: the settings serve resolved."""
+    return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV]))
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """What `framing serve` adds to the environment for `worker_app` in its worker processes."""
+    return {WORKER_SETTINGS_ENV: settings.model_dump_json()}

@@ -9,9 +9,10 @@ import time
 import uuid
 
 from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from framing.service.logs import request_id
 from framing.service.metrics import Metrics
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("framing.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

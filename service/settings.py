@@ -1,47 +1,66 @@
-"""Server settings. Every one is an environment variable (prefix FRAMING_) and most are
-also `framing serve` flags; docs/service.md lists them."""
+"""Server settings, declared once. Each field is a `framing serve` flag (`--batch-size`) and an
+environment variable (`FRAMING_BATCH_SIZE`); a flag beats the variable, the variable beats the
+default. `cli/main.py` builds the flags from these fields, and the table in docs/service.md is
+`settings_table()` (print it with `python -m framing.service.settings`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
 
-from framing.model.scorer import DEFAULT_BATCH_TOKENS
 from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from framing.model.scorer import DEFAULT_BATCH_TOKENS
+
+ENV_PREFIX = "FRAMING_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FRAMING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     model: Path = Field(Path("models/default"), description="model directory to serve")
-    precision: Literal["int8", "fp32"] = Field("int8", description="which ONNX graph to load")
+    precision: Literal["int8", "fp32"] = Field(
+        "int8", description="which ONNX graph to load; fp32 gives the same numbers whatever the batch"
+    )
     host: str = Field("127.0.0.1", description="interface to bind")
     port: int = Field(8000, description="TCP port")
-    workers: int = Field(1, ge=1, description="server processes (each loads the model)")
-    threads: int | None = Field(None, ge=1, description="cores onnxruntime may use; default: all (at most 8)")
+    workers: int = Field(1, ge=1, description="server processes, each with its own model")
+    threads: int | None = Field(None, ge=1, description="cores onnxruntime may use; unset: all (at most 8)")
     parallel_calls: int | None = Field(
-        None, ge=1, description="onnxruntime calls run at once, sharing the threads; default: one per thread"
+        None, ge=1, description="onnxruntime calls run at once, sharing the threads; unset: one per thread"
     )
     batch_size: int = Field(64, ge=1, description="most sentences per onnxruntime call")
-    call_max_tokens: int = Field(
-        DEFAULT_BATCH_TOKENS, ge=1, description="most padded tokens (rows x longest) per onnxruntime call"
+    onnx_call_tokens: int = Field(
+        DEFAULT_BATCH_TOKENS,
+        ge=1,
+        description="most padded tokens (rows x longest row) per onnxruntime call; "
+        "small calls keep activations in cache",
     )
     max_documents: int = Field(64, ge=1, description="documents per request")
     max_chars: int = Field(100_000, ge=1, description="characters per document")
     max_body_bytes: int = Field(2_000_000, ge=1, description="bytes per request body")
     batch_wait_ms: float = Field(
-        5.0, ge=0, description="when others are queued, how long a batch waits for more requests"
+        5.0, ge=0, description="when other requests are queued, how long a queued batch waits for more"
     )
-    batch_max_tokens: int = Field(16_384, ge=1, description="approximate token budget of one batch")
+    queue_batch_tokens: int = Field(
+        16_384,
+        ge=1,
+        description="approximate tokens (characters / 4) of the requests merged into one queued batch, "
+        "which the scorer then splits into onnxruntime calls",
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="comma-separated API keys; empty: no auth"
+        default_factory=list,
+        description="comma-separated API keys; when set, routes other than the probes need "
+        "Authorization: Bearer KEY or X-API-Key: KEY (compared in constant time, never logged). "
+        "Prefer the variable: a flag shows in the process list",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed CORS origins"
     )
     drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight requests may finish")
-    log_level: str = Field("INFO", description="logging level")
+    log_level: str = Field("INFO", description="logging level; logs are JSON lines with the request id")
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -49,3 +68,38 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def flag_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def shown_default(info: FieldInfo) -> str:
+    """The default as a person reads it: `unset` for None, `empty` for an empty list."""
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return "unset"
+    if value == []:
+        return "empty"
+    return str(value)
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting in docs/service.md."""
+    rows = [
+        "| flag | environment variable | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, info in Settings.model_fields.items():
+        default = shown_default(info)
+        default = default if default in ("unset", "empty") else f"`{default}`"
+        rows.append(f"| `{flag_name(name)}` | `{env_name(name)}` | {default} | {info.description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(settings_table(), end="")

@@ -140,7 +140,8 @@ heads:
   - {{name: stance, type: single_label, column: stance, labels: [pro_russia, pro_ukraine, neutral]}}
 data: {{files: ["{data}"]}}
 model: {{base: "{base}", max_length: 32}}
-train: {{epochs: 10, batch_size: 4, lr: 5.0e-3, head_lr: 5.0e-2, patience: 10, seed: 1, threads: 1}}
+train: {{epochs: 10, batch_size: 4, lr: 5.0e-3, head_lr: 5.0e-2, patience: 10, seed: 1, threads: 1,
+        int8_aware_epochs: 0}}
 # A random 32-wide encoder trained on 30 rows sits near its thresholds, where int8's
 # small errors flip labels; the real model is held to the default 99%.
 export: {{min_int8_agreement: 0.9}}
@@ -210,6 +211,33 @@ def trained_model_dir(tmp_path_factory, tiny_config_path) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     return train(load_config(tiny_config_path), out)
+
+
+@pytest.fixture(scope="session")
+def served_model_dir(tmp_path_factory, tiny_config_path) -> Path:
+    """The tiny model exported straight from its random initialisation, with no training loop:
+    what serving, scoring and CLI tests need is a real model directory, not a good model."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from framing.model.tokenize import SentenceTokenizer
+    from framing.training.base import resolve_base
+    from framing.training.config import load_config
+    from framing.training.data import load_splits
+    from framing.training.modeling import MultiHeadClassifier
+    from framing.training.trainer import Fitted, export_model, write_model_directory
+
+    # Random weights sit near every threshold, where int8 flips labels: no parity gate here.
+    config = load_config(tiny_config_path, {"export.min_int8_agreement": "0"})
+    base = resolve_base(config.model.base)
+    hf_tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer = SentenceTokenizer(hf_tokenizer.backend_tokenizer, config.model.max_length)
+    model = MultiHeadClassifier(AutoModel.from_pretrained(base), config.heads).eval()
+    fitted = Fitted(model, tokenizer, hf_tokenizer, None, [], 0, 0.0, None, 0.0)
+    out = tmp_path_factory.mktemp("models") / "untrained"
+    out.mkdir()
+    write_model_directory(out, config, fitted, thresholds={})
+    export_model(out, config, fitted, load_splits(config))
+    return out
 
 
 @pytest.fixture

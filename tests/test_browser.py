@@ -7,10 +7,10 @@ import socket
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import uvicorn
+
 from framing.service.app import create_app
 from framing.service.settings import Settings
 
@@ -30,17 +30,16 @@ SENTENCES = [
     "Kyiv said it was ready to discuss a ceasefire if Russian troops withdrew.",
     "The summit will take place on October 17-18 in Beijing.",
 ]
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
-def base_url(trained_model_dir):
+def base_url(served_model_dir):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # a free port, held until uvicorn takes the socket
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings(model=trained_model_dir)), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(Settings(model=served_model_dir)), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -86,7 +85,7 @@ def page(browser, base_url):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def test_label_an_article(page, model_info):
+def test_label_an_article(page, model_info, tmp_path):
     stance = next(h for h in model_info["heads"] if h["name"] == "stance")
     page.fill("#text", "\n".join(SENTENCES))
     page.click("#submit")
@@ -115,8 +114,9 @@ def test_label_an_article(page, model_info):
     spans.nth(1).press("Enter")
     assert "pinned" in page.locator("#detail h2").inner_text()
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "analyst-page.png"), full_page=True, timeout=TIMEOUT_MS)
+    shot = tmp_path / "analyst-page.png"  # pytest keeps the last few runs' tmp_path for a look
+    page.screenshot(path=str(shot), full_page=True, timeout=TIMEOUT_MS)
+    assert shot.stat().st_size > 0
 
 
 def test_empty_text_shows_the_api_error(page):

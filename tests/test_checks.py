@@ -11,11 +11,12 @@ import csv
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from framing.cli.main import app
 from framing.training.checks import check_file, find_near_duplicates
 from framing.training.config import Config, load_config
 from framing.training.report import REPORT_COMMAND, corpus_report
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).parents[1]
 CONFIG = ROOT / "configs" / "default.yaml"

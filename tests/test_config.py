@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from framing.training.config import ConfigError, load_config, parse_override_args
+
+from framing.training.config import ConfigError, TrainConfig, load_config, parse_override_args
 
 ROOT = Path(__file__).parents[1]
 DEFAULT = ROOT / "configs" / "default.yaml"
@@ -84,7 +85,7 @@ def test_override_into_a_section_the_file_leaves_out(tmp_path):
     cfg = load_config(write(tmp_path, data), {"export.min_int8_agreement": "0.9", "train.max_steps": "4"})
     assert cfg.export.min_int8_agreement == pytest.approx(0.9)
     assert cfg.train.max_steps == 4
-    assert cfg.train.epochs == 8  # the rest of the section keeps its defaults
+    assert cfg.train.epochs == TrainConfig().epochs  # the rest of the section keeps its defaults
 
 
 def test_override_of_an_unknown_key_is_rejected(tmp_path):
@@ -182,8 +183,9 @@ def test_model_layers_accepted_from_file_and_override(tmp_path):
 
 def test_keep_layers_cuts_the_encoder(tiny_base):
     torch = pytest.importorskip("torch")
-    from framing.training.modeling import keep_layers
     from transformers import AutoModel
+
+    from framing.training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     assert len(encoder.encoder.layer) == 2
@@ -206,8 +208,9 @@ def test_keep_layers_cuts_the_encoder(tiny_base):
 
 def test_keep_layers_all_is_a_no_op(tiny_base):
     pytest.importorskip("torch")
-    from framing.training.modeling import keep_layers
     from transformers import AutoModel
+
+    from framing.training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     keep_layers(encoder, 2)
@@ -216,10 +219,35 @@ def test_keep_layers_all_is_a_no_op(tiny_base):
 
 def test_keep_layers_refuses_more_than_the_base_has(tiny_base):
     pytest.importorskip("torch")
-    from framing.training.modeling import keep_layers
     from transformers import AutoModel
+
+    from framing.training.modeling import keep_layers
 
     encoder = AutoModel.from_pretrained(tiny_base)
     with pytest.raises(ValueError, match="3 asked for, the base has 2"):
         keep_layers(encoder, 3)
     assert len(encoder.encoder.layer) == 2  # left as it was
+
+
+def test_config_defaults_are_the_default_yaml():
+    """Each default lives in configs/default.yaml: a setting the config model defaults must
+    default to the same value there, so a config that leaves it out trains the same way."""
+    from framing.training.config import Config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/default.yaml").read_text())
+    # What the default model is called and trains on is its identity, not a default setting.
+    identity = {("data", "files"), ("model", "base"), ("model", "base_sha256")}
+    checked = 0
+    for section, model in Config.model_fields.items():
+        sub = getattr(model.annotation, "model_fields", None)
+        if not sub or section not in raw:
+            continue
+        for key, field in sub.items():
+            if (section, key) in identity or field.is_required() or key not in raw[section]:
+                continue
+            default = field.get_default(call_default_factory=True)
+            assert raw[section][key] == default, (
+                f"{section}.{key}: yaml {raw[section][key]!r}, model {default!r}"
+            )
+            checked += 1
+    assert checked >= 20

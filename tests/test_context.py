@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from framing.model.scorer import Scorer, model_inputs
 from framing.model.segment import split_sentences
 from framing.model.tokenize import TOKENIZER_FILE, SentenceTokenizer
 from framing.training.checks import check_file
 from framing.training.config import load_config
-
 from tests.conftest import ROWS, split_of
 
 ARTICLE = (

@@ -1,80 +1,53 @@
-"""A real `framing serve` process: SIGTERM lets the in-flight request finish."""
+"""A real `framing serve` process: SIGTERM lets the in-flight request finish.
+
+No fixed sleeps: the request sends `Expect: 100-continue`, so the server's `100 Continue` says
+the app has started on it (it asked for the body); SIGTERM goes then, and the body only once
+the server has logged that it is waiting for that connection to close."""
 
 from __future__ import annotations
 
-import os
+import json
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
+from urllib.parse import urlsplit
 
-import httpx
+from tests.serving import framing_serve, wait_for
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+BODY = json.dumps({"text": "Drones struck Odesa. Talks resumed in Istanbul."}).encode()
 
 
-def test_sigterm_drains_in_flight_requests(trained_model_dir):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FRAMING_MODEL": str(trained_model_dir),
-        "FRAMING_PORT": str(port),
-        "FRAMING_DRAIN_SECONDS": "20",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "framing", "serve", "--no-build"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("server did not become ready")
+def _read_until(sock: socket.socket, marker: bytes | None) -> bytes:
+    """Read until `marker` arrives, or with None until the server closes the connection."""
+    data = b""
+    while marker is None or marker not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
-        result: dict = {}
 
-        def slow_body():
-            # The body arrives in two parts 1.5 s apart: the request is in flight at SIGTERM.
-            yield b'{"text": "Drones struck Odesa. '
-            time.sleep(1.5)
-            yield b'Talks resumed in Istanbul."}'
-
-        def call() -> None:
-            result["response"] = httpx.post(
-                f"{base}/v1/classify",
-                timeout=30,
-                content=slow_body(),
-                headers={"content-type": "application/json"},
+def test_sigterm_drains_in_flight_requests(served_model_dir, tmp_path):
+    with framing_serve(
+        ["--model", str(served_model_dir), "--drain-seconds", "20"], tmp_path / "server.log"
+    ) as server:
+        url = urlsplit(server.base)
+        with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /v1/classify HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(BODY)
             )
-
-        t = threading.Thread(target=call)
-        started = time.perf_counter()
-        t.start()
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
-        t.join(30)
-        response = result["response"]
-        assert response.status_code == 200
-        assert len(response.json()["documents"][0]["sentences"]) == 2
-        assert time.perf_counter() - started >= 1.4  # it really was in flight during SIGTERM
+            assert _read_until(sock, b"\r\n\r\n").startswith(b"HTTP/1.1 100 ")  # in flight
+            server.proc.send_signal(signal.SIGTERM)
+            wait_for(
+                lambda: "Waiting for connections to close" in server.output(), 30, "wait for the request"
+            )
+            assert server.proc.poll() is None
+            sock.sendall(BODY)
+            response = _read_until(sock, None)  # shutting down, the server closes after responding
+        head, _, body = response.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), response
+        assert len(json.loads(body)["documents"][0]["sentences"]) == 2
         # uvicorn re-raises the signal after a clean shutdown, so -SIGTERM is a clean exit.
-        assert proc.wait(30) in (0, -signal.SIGTERM)
-        assert b"Application shutdown complete" in proc.stdout.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert server.proc.wait(30) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in server.output()

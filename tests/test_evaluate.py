@@ -6,9 +6,9 @@ import json
 import logging
 
 import pytest
-from framing.cli.main import app
 from typer.testing import CliRunner
 
+from framing.cli.main import app
 from tests.conftest import ROWS, write_csv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

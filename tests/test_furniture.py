@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+
 from framing.model.furniture import furniture_kind, is_content
 from framing.model.scorer import Scorer
 

@@ -39,6 +39,7 @@ TEXTS = [
 
 def test_fake_quant_activation_rounds_like_dynamic_quantize_linear():
     import torch
+
     from framing.training.int8_aware import fake_quant_activation
 
     x = torch.tensor([[-1.0, 0.0, 0.5, 3.0], [2.9, 0.01, -0.99, 1.7]])
@@ -56,6 +57,7 @@ def test_fake_quant_activation_rounds_like_dynamic_quantize_linear():
 
 def test_fake_quant_weight_is_per_output_channel():
     import torch
+
     from framing.training.int8_aware import fake_quant_weight
 
     w = torch.tensor([[0.01, -0.02, 0.005], [5.0, -1.0, 2.5]])
@@ -69,6 +71,7 @@ def test_fake_quant_weight_is_per_output_channel():
 def test_simulation_tracks_onnxruntime_int8(model_dir):
     """Torch under `simulated_int8` is much closer to the all-int8 ONNX graph than plain torch."""
     import torch
+
     from framing.model.scorer import Scorer
     from framing.training.exporters.onnx import onnx_probabilities
     from framing.training.exporters.quantize import quantize

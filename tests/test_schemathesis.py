@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
 from framing.service.app import create_app
 from framing.service.settings import Settings
-from hypothesis import HealthCheck, settings
 
 
 @pytest.fixture(scope="module")
-def api_schema(trained_model_dir):
-    app = create_app(Settings(model=trained_model_dir, max_documents=4, max_chars=5_000))
+def api_schema(served_model_dir):
+    app = create_app(Settings(model=served_model_dir, max_documents=4, max_chars=5_000))
     with TestClient(app):  # runs lifespan: the model is loaded while schemathesis calls the app
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
 

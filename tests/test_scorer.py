@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from framing.model.scorer import Scorer
 
 ARTICLE = (
@@ -16,8 +17,8 @@ ARTICLE = (
 
 
 @pytest.fixture(scope="module")
-def scorer(trained_model_dir):
-    return Scorer(trained_model_dir)
+def scorer(served_model_dir):
+    return Scorer(served_model_dir)
 
 
 def test_scores_article_end_to_end(scorer):
@@ -57,9 +58,9 @@ def test_threshold_overrides_change_labels(scorer):
         scorer.score_text(ARTICLE, {"frames": {"x": 0.5}})
 
 
-def test_long_sentence_is_windowed_not_dropped(trained_model_dir):
+def test_long_sentence_is_windowed_not_dropped(served_model_dir):
     # fp32: the scorer may split the windows over several calls, which moves int8 scores.
-    scorer = Scorer(trained_model_dir, precision="fp32")
+    scorer = Scorer(served_model_dir, precision="fp32")
     long = " ".join(["Russian forces shelled the city again"] * 30) + "."
     doc = scorer.score_text(long)
     assert len(doc.sentences) == 1
@@ -76,12 +77,12 @@ def test_long_sentence_is_windowed_not_dropped(trained_model_dir):
     assert [s.scores["stance"][k] for k in stance] == pytest.approx(out["probs_stance"].mean(0), abs=1e-4)
 
 
-def test_batching_does_not_change_results(trained_model_dir):
+def test_batching_does_not_change_results(served_model_dir):
     # fp32: padding and batch composition change nothing. (int8 quantizes activations per
     # batch, so its probabilities move slightly with batch contents; see docs/benchmarks.md.)
     texts = [ARTICLE, "Talks resume.", "A much longer sentence about sanctions and frozen assets in Europe."]
-    a = Scorer(trained_model_dir, precision="fp32", batch_size=1).score_documents(texts)
-    b = Scorer(trained_model_dir, precision="fp32", batch_size=64).score_documents(texts)
+    a = Scorer(served_model_dir, precision="fp32", batch_size=1).score_documents(texts)
+    b = Scorer(served_model_dir, precision="fp32", batch_size=64).score_documents(texts)
     for da, db in zip(a, b, strict=True):
         for sa, sb in zip(da.sentences, db.sentences, strict=True):
             for head in sa.scores:
@@ -89,9 +90,9 @@ def test_batching_does_not_change_results(trained_model_dir):
                     assert sa.scores[head][lab] == pytest.approx(sb.scores[head][lab], abs=1e-4)
 
 
-def test_fp32_and_int8_both_load(trained_model_dir):
-    a = Scorer(trained_model_dir, precision="fp32").score_text(ARTICLE)
-    b = Scorer(trained_model_dir, precision="int8").score_text(ARTICLE)
+def test_fp32_and_int8_both_load(served_model_dir):
+    a = Scorer(served_model_dir, precision="fp32").score_text(ARTICLE)
+    b = Scorer(served_model_dir, precision="int8").score_text(ARTICLE)
     assert [s.text for s in a.sentences] == [s.text for s in b.sentences]
 
 
@@ -134,13 +135,13 @@ def test_plan_batches_sorts_and_respects_both_limits():
     assert plan_batches(lengths, max_rows=64, max_tokens=None) == [flat]
 
 
-def test_parallel_calls_score_exactly_as_one_call_at_a_time(trained_model_dir):
+def test_parallel_calls_score_exactly_as_one_call_at_a_time(served_model_dir):
     import numpy as np
 
     texts = [f"Sentence number {i} says Kyiv and Moscow {'talk ' * (i % 7)}today." for i in range(40)]
     # A small token budget makes many calls, so the two workers really overlap.
-    serial = Scorer(trained_model_dir, threads=2, parallel_calls=1, max_batch_tokens=64)
-    parallel = Scorer(trained_model_dir, threads=2, parallel_calls=2, max_batch_tokens=64)
+    serial = Scorer(served_model_dir, threads=2, parallel_calls=1, max_batch_tokens=64)
+    parallel = Scorer(served_model_dir, threads=2, parallel_calls=2, max_batch_tokens=64)
     assert serial.parallel_calls == 1 and parallel.parallel_calls == 2
     a, _ = serial.predict(texts)
     b, _ = parallel.predict(texts)
@@ -148,4 +149,4 @@ def test_parallel_calls_score_exactly_as_one_call_at_a_time(trained_model_dir):
         for head in pa:
             np.testing.assert_allclose(pa[head], pb[head], atol=1e-6)
     # More parallel calls than threads would only oversubscribe the cores.
-    assert Scorer(trained_model_dir, threads=1, parallel_calls=4).parallel_calls == 1
+    assert Scorer(served_model_dir, threads=1, parallel_calls=4).parallel_calls == 1

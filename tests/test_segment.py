@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from framing.model.segment import split_sentences
 
 MESSY = [

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from framing.service.app import create_app
 from framing.service.settings import Settings
+from tests.serving import framing_serve
 
 ARTICLE = "Russian missiles struck Kharkiv overnight.\nKyiv said it was ready to discuss a ceasefire."
 
 
 @pytest.fixture(scope="module")
-def client(trained_model_dir):
-    settings = Settings(model=trained_model_dir, max_documents=3, max_chars=2_000, max_body_bytes=20_000)
+def client(served_model_dir):
+    settings = Settings(model=served_model_dir, max_documents=3, max_chars=2_000, max_body_bytes=20_000)
     with TestClient(create_app(settings)) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def keyed(trained_model_dir):
-    with TestClient(create_app(Settings(model=trained_model_dir, api_keys=["k1", "secret-2"]))) as c:
+def keyed(served_model_dir):
+    with TestClient(create_app(Settings(model=served_model_dir, api_keys=["k1", "secret-2"]))) as c:
         yield c
 
 
@@ -114,7 +119,15 @@ def test_model_info(client):
     assert [h["name"] for h in info["heads"]] == ["frames", "stance"]
     assert set(info["heads"][0]["thresholds"]) == set(info["heads"][0]["labels"])
     assert info["precision"] == "int8" and info["max_length"] == 32
-    assert set(info["metrics"]) == {"dev", "test"}
+    assert info["metrics"] == {}  # this directory was never evaluated: it has no metrics.json
+
+
+def test_model_info_reports_the_evaluation_of_a_trained_model(trained_model_dir):
+    with TestClient(create_app(Settings(model=trained_model_dir))) as c:
+        info = c.get("/v1/model").json()
+    expected = json.loads((trained_model_dir / "metrics.json").read_text())["eval"]
+    assert set(info["metrics"]) == {"dev", "test"} == set(expected)
+    assert info["metrics"]["dev"]["stance"]["macro_f1"] == expected["dev"]["heads"]["stance"]["macro_f1"]
 
 
 def test_health_ready_metrics(client):
@@ -161,32 +174,103 @@ def test_auth_required_when_keys_set(keyed):
     assert keyed.get("/readyz").status_code == 200
 
 
-def test_keys_never_logged(trained_model_dir, caplog):
-    import logging
+def test_openapi_shows_the_key_schemes_when_keys_are_set(keyed, client):
+    spec = keyed.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Authorization: Bearer KEY",
+    }
+    assert schemes["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "X-API-Key: KEY",
+    }
+    # Either header will do: two alternative requirements on every keyed route, none on the probes.
+    for path, method in (("/v1/classify", "post"), ("/v1/model", "get"), ("/metrics", "get")):
+        assert spec["paths"][path][method]["security"] == [{"bearer": []}, {"apiKey": []}]
+    for path in ("/healthz", "/readyz"):
+        assert "security" not in spec["paths"][path]["get"]
+    # Without keys there is no auth, and the schema does not ask for any.
+    open_spec = client.get("/openapi.json").json()
+    assert "securitySchemes" not in open_spec["components"]
+    assert "security" not in open_spec["paths"]["/v1/classify"]["post"]
 
-    with TestClient(create_app(Settings(model=trained_model_dir, api_keys=["topsecret"]))) as c:
-        with caplog.at_level(logging.DEBUG):
-            c.post("/v1/classify", json={"text": ARTICLE}, headers={"X-API-Key": "topsecret"})
-            c.post("/v1/classify", json={"text": ARTICLE}, headers={"X-API-Key": "guess"})
-    assert "topsecret" not in caplog.text and "guess" not in caplog.text
+
+def test_keys_never_logged(served_model_dir, tmp_path):
+    """The log lines a real server writes (JSON on stderr, at DEBUG) never hold a presented key."""
+    env = {"FRAMING_API_KEYS": "topsecret"}
+    args = ["--model", str(served_model_dir), "--log-level", "DEBUG"]
+    with framing_serve(args, tmp_path / "server.log", env) as server:
+        url = f"{server.base}/v1/classify"
+        ok = httpx.post(url, json={"text": ARTICLE}, headers={"X-API-Key": "topsecret"}, timeout=30)
+        bearer = httpx.post(
+            url, json={"text": ARTICLE}, headers={"Authorization": "Bearer topsecret"}, timeout=30
+        )
+        wrong = httpx.post(url, json={"text": ARTICLE}, headers={"X-API-Key": "guess"}, timeout=30)
+        assert (ok.status_code, bearer.status_code, wrong.status_code) == (200, 200, 401)
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    # The log is really being read: both requests left their access line.
+    access = [(r.get("path"), r.get("status")) for r in lines if r["logger"] == "framing.access"]
+    assert ("/v1/classify", 200) in access and ("/v1/classify", 401) in access
+    assert "topsecret" not in server.output() and "guess" not in server.output()
 
 
 def test_settings_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FRAMING_API_KEYS", "a, b")
     monkeypatch.setenv("FRAMING_MAX_DOCUMENTS", "7")
     monkeypatch.setenv("FRAMING_MODEL", str(tmp_path))
+    monkeypatch.setenv("FRAMING_ONNX_CALL_TOKENS", "128")
+    monkeypatch.setenv("FRAMING_QUEUE_BATCH_TOKENS", "999")
     s = Settings()
     assert s.api_keys == ["a", "b"] and s.max_documents == 7 and s.model == tmp_path
+    assert (s.onnx_call_tokens, s.queue_batch_tokens) == (128, 999)
 
 
-def test_concurrent_requests_share_batches(client):
+def _batch_requests_histogram(client) -> tuple[float, float]:
+    """framing_batch_requests: (batches, batches of exactly one request) so far."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    (family,) = [
+        f
+        for f in text_string_to_metric_families(client.get("/metrics").text)
+        if f.name == "framing_batch_requests"
+    ]
+    samples = {(s.name, s.labels.get("le")): s.value for s in family.samples}
+    return samples[("framing_batch_requests_count", None)], samples[("framing_batch_requests_bucket", "1.0")]
+
+
+def test_concurrent_requests_share_batches(client, monkeypatch):
     import concurrent.futures
+    import threading
+    import time
 
+    batcher = client.app.state.batcher
+    predict = batcher.scorer.predict
+    held = threading.Event()
+
+    def predict_once_others_queue(*args, **kwargs):
+        # The first onnxruntime batch waits (on a condition, with a timeout) until two more requests
+        # are queued behind it, so the next batch surely takes several requests.
+        if not held.is_set():
+            held.set()
+            deadline = time.monotonic() + 30
+            while batcher._queue.qsize() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(batcher.scorer, "predict", predict_once_others_queue)
+    batches_before, singles_before = _batch_requests_histogram(client)
     texts = [f"Sentence number {i} about drone strikes on Odesa port." for i in range(16)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda t: client.post("/v1/classify", json={"text": t}), texts))
     assert all(r.status_code == 200 for r in results)
     assert [r.json()["documents"][0]["sentences"][0]["text"] for r in results] == texts
+    batches, singles = _batch_requests_histogram(client)
+    # At least one onnxruntime batch held more than one request.
+    assert batches - batches_before > singles - singles_before
 
 
 def test_blank_means_what_the_published_pattern_means(client):

@@ -46,12 +46,13 @@ def test_export_parity_within_limits(trained_model_dir):
 def test_onnx_matches_torch_on_new_text(tiny_base, tmp_path):
     """Export a fresh model and compare onnxruntime with torch on text it never saw."""
     import torch
+    from transformers import AutoModel, AutoTokenizer
+
     from framing.model.schema import ModelSchema, TrainedHead
     from framing.model.scorer import Scorer
     from framing.model.tokenize import TOKENIZER_FILE
     from framing.training.exporters.onnx import export_fp32, onnx_probabilities, torch_probabilities
     from framing.training.modeling import MultiHeadClassifier
-    from transformers import AutoModel, AutoTokenizer
 
     heads = [
         TrainedHead(name="frames", type="multi_label", labels=["a", "b"]),
@@ -91,6 +92,7 @@ def test_parity_gate_fails_loudly():
 
 def test_torch_checkpoint_reloads_to_the_same_probabilities(trained_model_dir):
     import torch
+
     from framing.model.scorer import Scorer
     from framing.training.exporters.onnx import onnx_probabilities
     from framing.training.modeling import load_checkpoint
@@ -154,6 +156,7 @@ def test_export_fuses_attention_but_keeps_residual_add_and_layer_norm_apart(trai
     (docs/benchmarks.md): neither the exported graph nor the graph the session runs has it."""
     import onnx
     import onnxruntime as ort
+
     from framing.model.session import DISABLED_OPTIMIZERS
 
     for name in ("model.onnx", "model.int8.onnx"):
@@ -172,3 +175,48 @@ def test_export_fuses_attention_but_keeps_residual_add_and_layer_norm_apart(trai
         )
         ran = {n.op_type for n in onnx.load(opts.optimized_model_filepath).graph.node}
         assert "SkipLayerNormalization" not in ran, name
+
+
+def _tree_digest(folder):
+    from framing.model.digest import sha256_file
+
+    return {
+        p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("failure", ["export gate", "interrupt"])
+def test_failed_retrain_leaves_the_previous_model(model_dir, tiny_config_path, monkeypatch, failure):
+    """Training builds beside the model directory and swaps it in only when every stage passed."""
+    from framing.training import trainer
+    from framing.training.config import load_config
+    from framing.training.exporters.onnx import ExportError
+
+    before = _tree_digest(model_dir)
+    overrides = {"train.max_steps": "2"}
+    if failure == "export gate":
+        overrides["export.max_fp32_delta"] = "1e-12"  # no export can meet it
+        expected: type[BaseException] = ExportError
+    else:
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(trainer, "evaluate_model", interrupted)
+        expected = KeyboardInterrupt
+    with pytest.raises(expected):
+        trainer.train(load_config(tiny_config_path, overrides), model_dir)
+    assert _tree_digest(model_dir) == before
+    assert [p.name for p in model_dir.parent.iterdir()] == [model_dir.name]  # no staging left over
+
+
+def test_retrain_replaces_the_model_when_it_succeeds(model_dir, tiny_config_path):
+    from framing.training.config import load_config
+    from framing.training.trainer import train
+
+    old = json.loads((model_dir / "metrics.json").read_text())["model_version"]
+    train(
+        load_config(tiny_config_path, {"train.max_steps": "2", "export.min_int8_agreement": "0"}), model_dir
+    )
+    assert json.loads((model_dir / "metrics.json").read_text())["model_version"] != old
+    assert [p.name for p in model_dir.parent.iterdir()] == [model_dir.name]

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from framing.model.model_metrics import HeadScores, ModelMetrics
 from framing.model.schema import ModelSchema
 
 
-def _table(head: str, m: dict[str, Any]) -> list[str]:
+def _table(head: str, m: HeadScores) -> list[str]:
     rows = [
-        f"**{head}** — macro-F1 {m['macro_f1']:.3f}, micro-F1 {m['micro_f1']:.3f}, n={m['n']}",
+        f"**{head}** — macro-F1 {m.macro_f1:.3f}, micro-F1 {m.micro_f1:.3f}, n={m.n}",
         "",
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
     ]
-    for lab, v in m["per_label"].items():
-        rows.append(f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
+    for lab, v in m.per_label.items():
+        rows.append(f"| {lab} | {v.precision:.3f} | {v.recall:.3f} | {v.f1:.3f} | {v.support} |")
     rows.append("")
-    if "confusion" in m:  # single-label heads: rows gold, columns predicted
-        labels = m["confusion"]["labels"]
+    if m.confusion is not None:  # single-label heads: rows gold, columns predicted
+        labels = m.confusion.labels
         rows += ["| gold ↓, predicted → | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-        for lab, counts in zip(labels, m["confusion"]["matrix"], strict=True):
+        for lab, counts in zip(labels, m.confusion.matrix, strict=True):
             rows.append(f"| {lab} | " + " | ".join(str(c) for c in counts) + " |")
         rows.append("")
     return rows
 
 
-def write_card(model_dir: Path, schema: ModelSchema, metrics: dict[str, Any]) -> Path:
-    tr, par = metrics["training"], metrics["parity"]
+def write_card(model_dir: Path, schema: ModelSchema, metrics: ModelMetrics) -> Path:
+    tr, par = metrics.training, metrics.parity
     lines = [
         f"# {schema.name}",
         "",
         f"Sentence classifier, schema version {schema.schema_version}, model version "
-        f"`{metrics['model_version']}`, created {schema.created}.",
+        f"`{metrics.model_version}`, created {schema.created}.",
         "",
         "## Heads",
         "",
@@ -50,9 +50,9 @@ def write_card(model_dir: Path, schema: ModelSchema, metrics: dict[str, Any]) ->
         f"- base: `{schema.base_model}`, weights sha256 `{schema.base_sha256 or 'n/a'}`",
         f"- max length: {schema.max_length} tokens (longer sentences are scored in overlapping windows)",
     ]
-    for f in metrics["data"]["files"]:
-        lines.append(f"- data: `{f['path']}` sha256 `{f['sha256']}`")
-    lines.append(f"- rows per split: {metrics['data']['rows']}")
+    for f in metrics.data.files:
+        lines.append(f"- data: `{f.path}` sha256 `{f.sha256}`")
+    lines.append(f"- rows per split: {metrics.data.rows}")
     lines += [
         "",
         "## Training",
@@ -70,9 +70,11 @@ def write_card(model_dir: Path, schema: ModelSchema, metrics: dict[str, Any]) ->
         "## Evaluation (int8 model, as served)",
         "",
     ]
-    for split, m in metrics["eval"].items():
-        lines += [f"### {split}" + (f" — `{m['data']}`" if "data" in m else ""), ""]
-        for head, hm in m["heads"].items():
+    sets = ", ".join(f"`{name}`" for name in metrics.eval)
+    lines += [f"Sets evaluated: {sets} (the training splits, and any given with `--eval NAME=CSV`).", ""]
+    for split, m in metrics.eval.items():
+        lines += [f"### {split}" + (f" — `{m.data}`" if m.data else ""), ""]
+        for head, hm in m.heads.items():
             lines += _table(head, hm)
     path = model_dir / "README.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

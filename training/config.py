@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from framing.model.schema import HeadSpec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from framing.model.schema import HeadSpec
 
 
 class _Strict(BaseModel):
@@ -44,7 +45,7 @@ class BaseModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(default=8, ge=1)
+    epochs: int = Field(default=6, ge=1)
     batch_size: int = Field(default=32, ge=1)
     lr: float = Field(default=5e-5, gt=0)
     head_lr: float = Field(default=1e-3, gt=0)
@@ -61,9 +62,9 @@ class TrainConfig(_Strict):
     # Int8-aware tuning after the main loop (training/int8_aware.py): passes over the training
     # data with onnxruntime's int8 rounding simulated; 0 turns it off. `consistency` weighs
     # the gap between rounded and plain logits against the task loss.
-    int8_aware_epochs: int = Field(default=0, ge=0)
-    int8_aware_lr: float = Field(default=1e-5, gt=0)
-    int8_aware_consistency: float = Field(default=1.0, ge=0)
+    int8_aware_epochs: int = Field(default=1, ge=0)
+    int8_aware_lr: float = Field(default=2e-5, gt=0)
+    int8_aware_consistency: float = Field(default=10.0, ge=0)
 
 
 class ExportConfig(_Strict):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict
+
+from framing.model.digest import sha256_file
 from framing.training.checks import check_file
 from framing.training.config import Config
 
@@ -22,7 +23,7 @@ def target_column(head_name: str) -> str:
 
 
 def file_fingerprint(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def load_splits(config: Config, files: list[str] | None = None, max_listed: int = 50) -> DatasetDict:
@@ -43,11 +44,7 @@ def load_splits(config: Config, files: list[str] | None = None, max_listed: int 
         for ex in result.examples:
             row: dict = {"text": ex.text, "context": ex.context}
             for head in config.heads:
-                labs = ex.labels[head.name]
-                if head.multi:
-                    row[target_column(head.name)] = [float(lab in labs) for lab in head.labels]
-                else:
-                    row[target_column(head.name)] = head.labels.index(labs[0])
+                row[target_column(head.name)] = head.target(ex.labels[head.name])
             (fixed[ex.split] if ex.split else unsplit).append(row)
     if problems:
         shown = problems[:max_listed]

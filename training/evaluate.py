@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from framing.model.scorer import Scorer
 from framing.model.session import Precision
 from framing.training.checks import Example, check_file
@@ -41,13 +42,8 @@ def evaluate_examples(scorer: Scorer, examples: list[Example]) -> dict[str, Any]
     probs, _ = scorer.predict([e.text for e in examples], [e.context for e in examples])
     out: dict[str, Any] = {"n": len(examples), "heads": {}}
     for h in scorer.schema.heads:
-        if h.multi:
-            y_true = np.array([[int(lab in e.labels[h.name]) for lab in h.labels] for e in examples])
-            t = np.array([h.thresholds[lab] for lab in h.labels])
-            y_pred = np.array([(p[h.name] >= t).astype(int) for p in probs])
-        else:
-            y_true = np.array([h.labels.index(e.labels[h.name][0]) for e in examples])
-            y_pred = np.array([int(np.argmax(p[h.name])) for p in probs])
+        y_true = np.array([h.target(e.labels[h.name]) for e in examples]).astype(int)
+        y_pred = h.decide(np.stack([p[h.name] for p in probs]))
         out["heads"][h.name] = head_metrics(h, y_true, y_pred)
     return out
 

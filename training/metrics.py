@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from framing.model.schema import HeadSpec
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from framing.model.schema import HeadSpec
 
 
 def head_metrics(head: HeadSpec, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -42,13 +43,6 @@ def head_metrics(head: HeadSpec, y_true: np.ndarray, y_pred: np.ndarray) -> dict
             "matrix": confusion_matrix(y_true, y_pred, labels=list(range(n_labels))).tolist(),
         }
     return out
-
-
-def predictions(head: HeadSpec, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:
-    if head.multi:
-        t = np.array([(thresholds or {}).get(lab, 0.5) for lab in head.labels], dtype=np.float32)
-        return (probs >= t).astype(int)
-    return probs.argmax(axis=1)
 
 
 def tune_thresholds(head: HeadSpec, y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:

@@ -5,10 +5,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
-from framing.model.schema import HeadSpec
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from framing.model.schema import HeadSpec
+
+# The torch form of each head's activation (HeadSpec.activation names it).
+ACTIVATIONS = {"sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, dim=-1)}
+
+
+def head_loss(head: HeadSpec, y: np.ndarray, class_weights: bool = True) -> nn.Module:
+    """The head's training loss on its targets `y` (HeadSpec.target): BCE for independent
+    labels, cross-entropy for one choice; weighted against imbalance."""
+    if head.activation == "sigmoid":
+        pos = y.sum(0)
+        # sqrt of neg/pos: lifts rare labels without swamping precision.
+        w = np.sqrt((len(y) - pos) / np.maximum(pos, 1)) if class_weights else None
+        return nn.BCEWithLogitsLoss(
+            pos_weight=torch.tensor(w, dtype=torch.float32) if w is not None else None
+        )
+    counts = np.bincount(y, minlength=len(head.labels))
+    w = len(y) / (len(head.labels) * np.maximum(counts, 1)) if class_weights else None
+    return nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32) if w is not None else None)
+
+
+def target_tensor(head: HeadSpec, y: np.ndarray) -> torch.Tensor:
+    """Targets as the head's loss takes them: float multi-hot or long indices."""
+    return torch.tensor(y, dtype=torch.float32 if head.activation == "sigmoid" else torch.long)
 
 
 class MultiHeadClassifier(nn.Module):
@@ -50,12 +75,9 @@ class MultiHeadClassifier(nn.Module):
     def probabilities(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """Sigmoid for multi-label heads, softmax for single-label; in head order."""
+        """Each head's probabilities (its own activation), in head order."""
         logits = self.forward(input_ids, attention_mask)
-        return tuple(
-            torch.sigmoid(logits[h.name]) if h.multi else torch.softmax(logits[h.name], dim=-1)
-            for h in self.specs
-        )
+        return tuple(ACTIVATIONS[h.activation](logits[h.name]) for h in self.specs)
 
 
 def keep_layers(encoder: nn.Module, n: int) -> nn.Module:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from framing.training.checks import SPLITS, Example, check_file, label_counts
 from framing.training.config import Config
 

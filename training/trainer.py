@@ -1,26 +1,33 @@
 """Fine-tune one shared encoder with a head per schema head, then export the model directory.
 
-Read top to bottom: data -> model -> loop with early stopping -> thresholds -> export -> card.
+Read top to bottom: `train` runs the stages; each stage is the function named after it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import random
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
+from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+
+from framing.model.model_metrics import ModelMetrics
 from framing.model.schema import ModelSchema, TrainedHead
-from framing.model.scorer import Scorer
+from framing.model.scorer import Scorer, model_version
 from framing.model.tokenize import TOKENIZER_FILE, SentenceTokenizer
 from framing.training.base import resolve_base, verify_base
 from framing.training.card import write_card
@@ -29,10 +36,15 @@ from framing.training.data import file_fingerprint, load_splits, target_column
 from framing.training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
 from framing.training.exporters.onnx import export_and_check
 from framing.training.int8_aware import int8_aware_tune
-from framing.training.metrics import head_metrics, overall_macro, predictions, tune_thresholds
-from framing.training.modeling import CHECKPOINT, MultiHeadClassifier, keep_layers, save_checkpoint
-from tqdm.auto import tqdm
-from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+from framing.training.metrics import head_metrics, overall_macro, tune_thresholds
+from framing.training.modeling import (
+    CHECKPOINT,
+    MultiHeadClassifier,
+    head_loss,
+    keep_layers,
+    save_checkpoint,
+    target_tensor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +56,10 @@ def seed_everything(seed: int) -> None:
 
 
 def loss_functions(config: Config, train: Dataset) -> dict[str, torch.nn.Module]:
-    """BCE for multi-label heads, CE for single-label; weighted against imbalance."""
-    losses: dict[str, torch.nn.Module] = {}
-    for h in config.heads:
-        y = np.array(list(train[target_column(h.name)]))
-        if h.multi:
-            pos = y.sum(0)
-            # sqrt of neg/pos: lifts rare labels without swamping precision.
-            w = np.sqrt((len(y) - pos) / np.maximum(pos, 1)) if config.train.class_weights else None
-            losses[h.name] = torch.nn.BCEWithLogitsLoss(
-                pos_weight=torch.tensor(w, dtype=torch.float32) if w is not None else None
-            )
-        else:
-            counts = np.bincount(y, minlength=len(h.labels))
-            w = len(y) / (len(h.labels) * np.maximum(counts, 1)) if config.train.class_weights else None
-            losses[h.name] = torch.nn.CrossEntropyLoss(
-                weight=torch.tensor(w, dtype=torch.float32) if w is not None else None
-            )
-    return losses
+    return {
+        h.name: head_loss(h, np.array(list(train[target_column(h.name)])), config.train.class_weights)
+        for h in config.heads
+    }
 
 
 def batch_order(lengths: list[int], batch_size: int, shuffle: bool, seed: int) -> list[list[int]]:
@@ -97,10 +95,7 @@ def batches(ds: Dataset, tokenizer: SentenceTokenizer, config: Config, shuffle: 
     for rows in batch_order([len(t) for t in texts], config.train.batch_size, shuffle, seed):
         windows = tokenizer.encode([texts[i] for i in rows], [contexts[i] for i in rows])
         ids, mask = tokenizer.pad([w.ids[0] for w in windows])
-        y = {
-            h.name: torch.tensor(targets[h.name][rows], dtype=torch.float32 if h.multi else torch.long)
-            for h in config.heads
-        }
+        y = {h.name: target_tensor(h, targets[h.name][rows]) for h in config.heads}
         yield torch.from_numpy(ids), torch.from_numpy(mask), y
 
 
@@ -125,8 +120,23 @@ def split_metrics(
     out = {}
     for h in config.heads:
         y = np.array(list(ds[target_column(h.name)]))
-        out[h.name] = head_metrics(h, y, predictions(h, probs[h.name], (thresholds or {}).get(h.name)))
+        out[h.name] = head_metrics(h, y, h.decide(probs[h.name], (thresholds or {}).get(h.name)))
     return out
+
+
+@dataclass
+class Fitted:
+    """What the fit stage hands on: the tuned torch model and how it got there."""
+
+    model: MultiHeadClassifier
+    tokenizer: SentenceTokenizer
+    hf_tokenizer: Any
+    base_hash: str | None
+    history: list[dict[str, Any]]
+    best_epoch: int
+    best_score: float
+    int8_aware: dict[str, Any] | None
+    seconds: float
 
 
 def train(
@@ -135,25 +145,62 @@ def train(
     data: list[str] | None = None,
     extra_eval: dict[str, str] | None = None,
 ) -> Path:
-    """Train on `data` (or the config's files) and write a model directory to `output`."""
-    started = time.perf_counter()
-    tc = config.train
-    seed_everything(tc.seed)
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
-    output = Path(output)
+    """Train on `data` (or the config's files) and write a model directory to `output`.
 
-    base_path = resolve_base(config.model.base)
-    base_hash = verify_base(base_path, config.model.base_sha256)
+    The stages, in order: data -> fit -> thresholds -> model directory -> export and parity
+    check -> evaluation -> card. The directory is built beside `output` and renamed into
+    place only once every stage has passed: a failed or interrupted run leaves the previous
+    model directory as it was."""
+    started = time.perf_counter()
+    seed_everything(config.train.seed)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
     files = data or config.data.files
     splits = load_splits(config, files)
-    train_ds, dev_ds = splits["train"], splits["dev"]
+    fitted = fit(config, splits)
+    thresholds = tune_dev_thresholds(config, fitted, splits["dev"])
+    with staged_directory(Path(output)) as staging:
+        schema = write_model_directory(staging, config, fitted, thresholds)
+        parity = export_model(staging, config, fitted, splits)
+        results = evaluate_model(staging, config, splits, extra_eval)
+        metrics = ModelMetrics(
+            model_version=model_version(staging),
+            training={
+                "seconds": round(fitted.seconds, 1),
+                "epochs_run": len(fitted.history),
+                "best_epoch": fitted.best_epoch,
+                "best_dev_macro_f1_torch": round(fitted.best_score, 4),
+                "history": fitted.history,
+                "int8_aware": fitted.int8_aware,
+                "threads": torch.get_num_threads(),
+                "config": config.model_dump(),
+            },
+            data={
+                "files": [{"path": str(f), "sha256": file_fingerprint(f)} for f in files],
+                "rows": {k: len(v) for k, v in splits.items()},
+            },
+            thresholds=thresholds,
+            parity=parity,
+            eval=results,
+        )
+        metrics.save(staging)
+        write_card(staging, schema, metrics)
+    log.info("model written to %s in %.0f s", output, time.perf_counter() - started)
+    return Path(output)
 
+
+def fit(config: Config, splits: DatasetDict) -> Fitted:
+    """Fine-tune the base encoder with a head per schema head; keep the best dev epoch, then
+    (optionally) the int8-aware passes."""
+    started = time.perf_counter()
+    tc = config.train
+    train_ds, dev_ds = splits["train"], splits["dev"]
+    base_path = resolve_base(config.model.base)
+    base_hash = verify_base(base_path, config.model.base_sha256)
     hf_tokenizer = AutoTokenizer.from_pretrained(base_path)
     tokenizer = SentenceTokenizer(
         hf_tokenizer.backend_tokenizer, config.model.max_length, context_tokens=config.model.context_tokens
     )
-
     encoder = AutoModel.from_pretrained(base_path)
     if config.model.layers is not None:
         encoder = keep_layers(encoder, config.model.layers)
@@ -173,8 +220,7 @@ def train(
         ],
         weight_decay=tc.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(train_ds) / tc.batch_size)
-    total = steps_per_epoch * tc.epochs
+    total = math.ceil(len(train_ds) / tc.batch_size) * tc.epochs
     if tc.max_steps:
         total = min(total, tc.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total), total)
@@ -217,23 +263,49 @@ def train(
     int8_aware = None
     if tc.int8_aware_epochs:
         int8_aware = _int8_aware_phase(model, train_ds, tokenizer, config, losses)
-    train_seconds = time.perf_counter() - started
+    return Fitted(
+        model, tokenizer, hf_tokenizer, base_hash, history, best_epoch, best_score, int8_aware,
+        time.perf_counter() - started,
+    )  # fmt: skip
 
-    # Per-label thresholds on dev for multi-label heads.
-    dev_probs = predict_probs(model, dev_ds, tokenizer, config)
-    if int8_aware is not None:
-        int8_aware["dev_macro_f1_torch"] = round(overall_macro(split_metrics(config, dev_ds, dev_probs)), 4)
-        log.info("after int8-aware tuning: dev macro-F1 %.4f", int8_aware["dev_macro_f1_torch"])
-    thresholds = {
+
+def tune_dev_thresholds(config: Config, fitted: Fitted, dev_ds: Dataset) -> dict[str, dict[str, float]]:
+    """Per-label thresholds on dev for multi-label heads, from the final torch weights."""
+    dev_probs = predict_probs(fitted.model, dev_ds, fitted.tokenizer, config)
+    if fitted.int8_aware is not None:
+        score = round(overall_macro(split_metrics(config, dev_ds, dev_probs)), 4)
+        fitted.int8_aware["dev_macro_f1_torch"] = score
+        log.info("after int8-aware tuning: dev macro-F1 %.4f", score)
+    return {
         h.name: tune_thresholds(h, np.array(list(dev_ds[target_column(h.name)])), dev_probs[h.name])
         for h in config.heads
         if h.multi
     }
 
-    # Model directory: schema + tokenizer first (export reads them), then ONNX.
+
+@contextmanager
+def staged_directory(output: Path) -> Iterator[Path]:
+    """A fresh folder beside `output` to build in; renamed to `output` when the block
+    succeeds (the previous `output`, if any, is removed only then), deleted when it fails."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = output.with_name(f".{output.name}.previous")
     if output.exists():
-        shutil.rmtree(output)
-    output.mkdir(parents=True)
+        shutil.rmtree(previous, ignore_errors=True)
+        output.rename(previous)
+    staging.rename(output)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def write_model_directory(
+    folder: Path, config: Config, fitted: Fitted, thresholds: dict[str, dict[str, float]]
+) -> ModelSchema:
+    """schema.json, the tokenizer and the torch checkpoint (the export reads them)."""
     schema = ModelSchema(
         name=config.name,
         schema_version=config.schema_version,
@@ -241,59 +313,44 @@ def train(
         context_tokens=config.model.context_tokens,
         heads=[TrainedHead(**h.model_dump(), thresholds=thresholds.get(h.name, {})) for h in config.heads],
         base_model=config.model.base,
-        base_sha256=base_hash or "",
+        base_sha256=fitted.base_hash or "",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    schema.save(output)
-    hf_tokenizer.backend_tokenizer.save(str(output / TOKENIZER_FILE))
-    hf_tokenizer.save_pretrained(output / CHECKPOINT)
-    save_checkpoint(model, output / CHECKPOINT)
+    schema.save(folder)
+    fitted.hf_tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+    fitted.hf_tokenizer.save_pretrained(folder / CHECKPOINT)
+    save_checkpoint(fitted.model, folder / CHECKPOINT)
+    return schema
+
+
+def export_model(folder: Path, config: Config, fitted: Fitted, splits: DatasetDict) -> dict[str, Any]:
+    """ONNX fp32 and int8, checked against torch; raises ExportError when a gate fails."""
     # Parity on dev, test and up to 2,000 training sentences: more decisions, firmer figure.
-    parity_texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
-    parity_texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
-    parity = export_and_check(
-        model, output, parity_texts, hf_tokenizer.vocab_size, config.export, probe_size=len(dev_ds)
+    train_ds, dev_ds = splits["train"], splits["dev"]
+    texts = list(dev_ds["text"]) + (list(splits["test"]["text"]) if "test" in splits else [])
+    texts += list(train_ds.select(range(min(2000, len(train_ds))))["text"])
+    return export_and_check(
+        fitted.model, folder, texts, fitted.hf_tokenizer.vocab_size, config.export, probe_size=len(dev_ds)
     )
 
-    # Metrics of the shipped int8 model, through the same path that serves it.
-    scorer = Scorer(output, precision="int8")
+
+def evaluate_model(
+    folder: Path, config: Config, splits: DatasetDict, extra_eval: dict[str, str] | None
+) -> dict[str, Any]:
+    """Metrics of the shipped int8 model, through the same path that serves it, on dev,
+    test and every extra set; one PNG per set."""
+    scorer = Scorer(folder, precision="int8")
     eval_config = config_for_model(scorer, config.data)
     results: dict[str, Any] = {}
     for name in ("dev", "test"):
         if name in splits:
-            examples = [_example(row, config) for row in splits[name]]
-            results[name] = evaluate_examples(scorer, examples)
+            results[name] = evaluate_examples(scorer, [_example(row, config) for row in splits[name]])
     for name, path in (extra_eval or {}).items():
-        if Path(path).is_file():
-            results[name] = evaluate_examples(scorer, load_examples(path, eval_config))
-            results[name]["data"] = str(path)
+        results[name] = evaluate_examples(scorer, load_examples(path, eval_config))
+        results[name]["data"] = str(path)
     for name, m in results.items():
-        plot_metrics(m, output / f"metrics_{name}.png", f"{name} (int8)")
-
-    metrics = {
-        "model_version": scorer.version,
-        "training": {
-            "seconds": round(train_seconds, 1),
-            "epochs_run": len(history),
-            "best_epoch": best_epoch,
-            "best_dev_macro_f1_torch": round(best_score, 4),
-            "history": history,
-            "int8_aware": int8_aware,
-            "threads": torch.get_num_threads(),
-            "config": config.model_dump(),
-        },
-        "data": {
-            "files": [{"path": str(f), "sha256": file_fingerprint(f)} for f in files],
-            "rows": {k: len(v) for k, v in splits.items()},
-        },
-        "thresholds": thresholds,
-        "parity": parity,
-        "eval": results,
-    }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    write_card(output, schema, metrics)
-    log.info("model written to %s in %.0f s", output, time.perf_counter() - started)
-    return output
+        plot_metrics(m, folder / f"metrics_{name}.png", f"{name} (int8)")
+    return results
 
 
 def _int8_aware_phase(
@@ -334,5 +391,6 @@ def _example(row: dict[str, Any], config: Config):
     labels = {}
     for h in config.heads:
         y = row[target_column(h.name)]
-        labels[h.name] = [lab for lab, v in zip(h.labels, y, strict=True) if v] if h.multi else [h.labels[y]]
+        names = h.names(np.asarray(y))
+        labels[h.name] = names if isinstance(names, list) else [names]
     return Example(line=0, text=row["text"], labels=labels, split=None, context=row["context"])

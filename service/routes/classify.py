@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+
 from framing.service.auth import require_api_key
+from framing.service.deps import BatcherDep, MetricsDep, ScorerDep, SettingsDep
 from framing.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -35,9 +37,9 @@ def require_json(request: Request) -> None:
     },
     summary="Label every sentence of one or more documents",
 )
-async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
-    state = request.app.state
-    settings = state.settings
+async def classify(
+    body: ClassifyRequest, settings: SettingsDep, scorer: ScorerDep, batcher: BatcherDep, metrics: MetricsDep
+) -> ClassifyResponse:
     docs = body.docs()
     if len(docs) > settings.max_documents:
         raise HTTPException(413, f"{len(docs)} documents > limit {settings.max_documents}")
@@ -46,20 +48,17 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
             raise HTTPException(413, f"documents[{i}]: {len(d.text)} characters > limit {settings.max_chars}")
     thresholds = body.options.thresholds or None
     try:
-        results = await state.batcher.score([d.text for d in docs], thresholds)
+        results = await batcher.score([d.text for d in docs], thresholds)
     except ValueError as e:  # threshold overrides naming unknown heads or labels
         raise HTTPException(422, str(e)) from None
-    m = state.metrics
     out = []
     for d, r in zip(docs, results, strict=True):
-        m.documents.inc()
-        m.sentences.inc(len(r.sentences))
+        metrics.documents.inc()
+        metrics.sentences.inc(len(r.sentences))
         for s in r.sentences:
             for head, labels in s.labels.items():
                 for label in labels if isinstance(labels, list) else [labels]:
-                    m.labels.labels(head, label).inc()
+                    metrics.labels.labels(head, label).inc()
         payload = r.to_dict(body.options.include_sentences)
         out.append(DocumentResult(id=d.id, **payload))
-    return ClassifyResponse(
-        model=ModelRef(name=state.scorer.schema.name, version=state.scorer.version), documents=out
-    )
+    return ClassifyResponse(model=ModelRef(name=scorer.schema.name, version=scorer.version), documents=out)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from framing.service.auth import require_api_key
-from framing.service.schemas import HeadInfo, ModelInfo
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from framing.service.auth import require_api_key
+from framing.service.deps import MetricsDep, ModelMetricsDep, ReadyScorerDep, ScorerDep
+from framing.service.schemas import HeadInfo, ModelInfo
 
 router = APIRouter()
 
@@ -17,15 +19,11 @@ router = APIRouter()
     dependencies=[Depends(require_api_key)],
     summary="Heads, labels, thresholds and evaluation summary of the served model",
 )
-def model_info(request: Request) -> ModelInfo:
-    scorer = request.app.state.scorer
+def model_info(scorer: ScorerDep, model_metrics: ModelMetricsDep) -> ModelInfo:
     schema = scorer.schema
-    evals = request.app.state.model_metrics.get("eval", {})
+    evals = model_metrics.eval if model_metrics else {}
     summary = {
-        split: {
-            head: {"macro_f1": hm["macro_f1"], "micro_f1": hm["micro_f1"]}
-            for head, hm in m.get("heads", {}).items()
-        }
+        split: {head: {"macro_f1": hm.macro_f1, "micro_f1": hm.micro_f1} for head, hm in m.heads.items()}
         for split, m in evals.items()
     }
     return ModelInfo(
@@ -48,14 +46,14 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Model loaded and warmed up", responses={503: {"description": "not ready"}})
-def readyz(request: Request) -> Response:
-    if getattr(request.app.state, "ready", False):
-        return JSONResponse({"status": "ready", "model_version": request.app.state.scorer.version})
+def readyz(scorer: ReadyScorerDep) -> Response:
+    if scorer is not None:
+        return JSONResponse({"status": "ready", "model_version": scorer.version})
     return JSONResponse({"status": "loading"}, status_code=503)
 
 
 @router.get(
     "/metrics", dependencies=[Depends(require_api_key)], summary="Prometheus metrics", response_class=Response
 )
-def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(metrics: MetricsDep) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

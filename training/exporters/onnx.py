@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from framing.model.scorer import Scorer
 from framing.model.session import ONNX_FILES, output_name
 from framing.training.config import ExportConfig
@@ -124,13 +125,9 @@ def label_agreement(scorer: Scorer, a: list[np.ndarray], b: list[np.ndarray], ex
     With `exact`, one decision per (sentence, head): every label of the head must agree."""
     agree = total = 0
     for k, h in enumerate(scorer.schema.heads):
-        if h.multi:
-            t = np.array([h.thresholds[lab] for lab in h.labels])
-            same = (a[k] >= t) == (b[k] >= t)
-            if exact:
-                same = same.all(axis=1)
-        else:
-            same = a[k].argmax(1) == b[k].argmax(1)
+        same = h.decide(a[k]) == h.decide(b[k])
+        if exact and same.ndim > 1:
+            same = same.all(axis=1)
         agree += int(same.sum())
         total += same.size
     return agree / total if total else 1.0

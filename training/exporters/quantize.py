@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 import onnx
-from framing.model.scorer import Scorer, plan_batches
-from framing.model.session import ONNX_FILES
-from framing.training.exporters.smooth import activation_maxima, smooth
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
+from framing.model.scorer import Scorer, plan_batches
+from framing.model.session import ONNX_FILES
+from framing.training.exporters.ops import WEIGHT_INPUT
+from framing.training.exporters.smooth import activation_maxima, smooth
+
 log = logging.getLogger(__name__)
-MATMUL_OPS = {"MatMul": 1, "Gemm": 1, "Attention": 1}  # op -> index of its weight input
 
 
 def weight_nodes(path: Path) -> list[str]:
@@ -36,9 +37,9 @@ def weight_nodes(path: Path) -> list[str]:
     return [
         n.name
         for n in graph.node
-        if n.op_type in MATMUL_OPS
-        and len(n.input) > MATMUL_OPS[n.op_type]
-        and n.input[MATMUL_OPS[n.op_type]] in constants
+        if n.op_type in WEIGHT_INPUT
+        and len(n.input) > WEIGHT_INPUT[n.op_type]
+        and n.input[WEIGHT_INPUT[n.op_type]] in constants
     ]
 
 
@@ -55,7 +56,7 @@ def quantize(src: Path, dst: Path, exclude: list[str]) -> None:
             # Matrix products only. The quantizer would also store the embedding tables
             # (EmbedLayerNormalization, Gather) in 8 bits: that saves bytes, not time, and
             # costs agreement, since every token then starts from a rounded vector.
-            op_types_to_quantize=sorted(MATMUL_OPS),
+            op_types_to_quantize=sorted(WEIGHT_INPUT),
             nodes_to_exclude=exclude,
             # fused contrib ops defeat shape inference; their tensors are float
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},

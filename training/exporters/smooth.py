@@ -22,8 +22,9 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
+from framing.training.exporters.ops import SMOOTHABLE
+
 log = logging.getLogger(__name__)
-WEIGHT_INPUT = {"MatMul": 1, "Attention": 1}  # op -> index of its constant weight [in, out]
 MIN_SCALE, MAX_SCALE = 1e-3, 1e3
 
 
@@ -32,7 +33,7 @@ def smoothable(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
     weights = {i.name: i for i in graph.initializer}
     groups: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
-        k = WEIGHT_INPUT.get(node.op_type)
+        k = SMOOTHABLE.get(node.op_type)
         if k is None or len(node.input) <= k or node.input[k] not in weights:
             continue
         if len(weights[node.input[k]].dims) != 2:
@@ -89,7 +90,7 @@ def smooth(
     weights = {i.name: i for i in graph.initializer}
     mul_before: dict[str, onnx.NodeProto] = {}  # first consumer's output -> its Mul
     for act, readers in groups.items():
-        arrays = [numpy_helper.to_array(weights[n.input[WEIGHT_INPUT[n.op_type]]]) for n in readers]
+        arrays = [numpy_helper.to_array(weights[n.input[SMOOTHABLE[n.op_type]]]) for n in readers]
         w_max = np.max([np.abs(w).max(axis=1) for w in arrays], axis=0)
         x_max = maxima.get(act)
         if x_max is None or x_max.shape != w_max.shape:
@@ -102,7 +103,7 @@ def smooth(
         inverse = numpy_helper.from_array((1.0 / scale).astype(np.float32), f"{smoothed}_inv_scale")
         graph.initializer.append(inverse)
         for node, w in zip(readers, arrays, strict=True):
-            k = WEIGHT_INPUT[node.op_type]
+            k = SMOOTHABLE[node.op_type]
             # A weight of its own: another node may share the original.
             name = f"{node.input[k]}_smoothed_{len(graph.initializer)}"
             graph.initializer.append(numpy_helper.from_array((w * scale[:, None]).astype(w.dtype), name))
