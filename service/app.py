@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify.router)
     app.include_router(info.router)
     app.include_router(page.router)
+    page.mount_static(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

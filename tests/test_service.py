@@ -297,3 +297,9 @@ def test_a_failed_warm_up_fails_startup_with_its_reason():
         batcher.wait_ready()
     batcher._thread.join(5)
     assert not batcher._thread.is_alive()  # the worker stopped instead of serving cold
+
+
+def test_page_scripts_are_served(client):
+    for path in ("/static/trends.js", "/static/collection.js", "/static/vendor/chart.umd.min.js"):
+        r = client.get(path)
+        assert r.status_code == 200 and len(r.content) > 100, path
