@@ -17,7 +17,6 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-
 from framing.model.context import needs_context
 from framing.model.scorer import Scorer
 from framing.training.config import DataConfig

@@ -35,6 +35,7 @@ class HeadScores(_Open):
     micro_f1: float
     per_label: dict[str, LabelScores]
     confusion: Confusion | None = None
+    ece: float | None = None  # expected calibration error, 15 bins (training/calibration.py)
 
 
 class EvalResult(_Open):
@@ -46,6 +47,7 @@ class EvalResult(_Open):
 class DataFile(_Open):
     path: str
     sha256: str
+    weight: float = 1.0  # sampling weight of its training rows (`--data PATH:WEIGHT`)
 
 
 class DataInfo(_Open):
@@ -53,11 +55,24 @@ class DataInfo(_Open):
     rows: dict[str, int]
 
 
+class ParentModel(_Open):
+    """The model directory a `framing train --init` run continued from."""
+
+    path: str
+    version: str
+    name: str = ""
+    schema_version: str = ""
+    created: str = ""
+
+
 class ModelMetrics(_Open):
     model_version: str
     training: dict[str, Any] = Field(default_factory=dict)
     data: DataInfo
+    parent: ParentModel | None = None  # set when trained from another model (`--init`)
     thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Temperature scaling fitted on dev, as calibration.json holds it; None: uncalibrated.
+    calibration: dict[str, Any] | None = None
     parity: dict[str, Any] = Field(default_factory=dict)
     eval: dict[str, EvalResult] = Field(default_factory=dict)
 

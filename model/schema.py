@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from framing.model.context import ContextMode
+
 SCHEMA_FILE = "schema.json"
 SCHEMA_FORMAT = 1  # version of schema.json's own layout
 
@@ -115,6 +117,7 @@ class ModelSchema(BaseModel):
     heads: list[TrainedHead] = Field(min_length=1)
     max_length: int = Field(gt=8)
     context_tokens: int = Field(default=0, ge=0)  # tokens of the previous sentence it reads
+    context_mode: ContextMode = "always"  # which sentences get that context (model/context.py)
     base_model: str = ""
     base_sha256: str = ""
     created: str = ""

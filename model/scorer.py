@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from framing.model.context import ContextMode, contexts_for
 from framing.model.digest import update_digest
 from framing.model.schema import ModelSchema
 from framing.model.segment import Span, split_sentences
-from framing.model.session import ONNX_FILES, OnnxSession, Precision, output_name
+from framing.model.session import EMBEDDING_OUTPUT, ONNX_FILES, OnnxSession, Precision, output_name
 from framing.model.summary import summarize
 from framing.model.tokenize import TOKENIZER_FILE, SentenceTokenizer
 
@@ -140,9 +141,12 @@ class Scorer:
         batch_size: int = 64,
         max_batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
         parallel_calls: int | None = None,
+        context_mode: ContextMode | None = None,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.schema = ModelSchema.load(self.model_dir)
+        # Which sentences read the one before (model/context.py); the model's own setting by default.
+        self.context_mode: ContextMode = context_mode or self.schema.context_mode
         self.tokenizer = SentenceTokenizer(
             self.model_dir / TOKENIZER_FILE, self.schema.max_length, context_tokens=self.schema.context_tokens
         )
@@ -173,6 +177,8 @@ class Scorer:
         trained with context."""
         if not texts:
             return [], []
+        if contexts is not None:
+            contexts = contexts_for(texts, contexts, self.context_mode)
         windows = self.tokenizer.encode(texts, contexts)
         flat = [(i, ids) for i, w in enumerate(windows) for ids in w.ids]
         heads = self.schema.heads
@@ -185,10 +191,45 @@ class Scorer:
                 results[i][h.name] = per_text[i]
         return results, [w.truncated for w in windows]
 
-    def run_rows(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
-        """Per-head probabilities of token-id rows, in row order, batched by plan_batches."""
+    @property
+    def has_embedding(self) -> bool:
+        """Whether the graph also outputs the pooled sentence vector (exported since
+        `framing suggest`; older model directories score the same without it)."""
+        return EMBEDDING_OUTPUT in self.session.outputs
+
+    def predict_embedded(
+        self, texts: list[str], contexts: list[str] | None = None
+    ) -> tuple[list[dict[str, np.ndarray]], list[bool], np.ndarray | None]:
+        """As `predict`, plus each text's pooled sentence vector (the mean over its windows),
+        or None when the graph has no embedding output."""
+        if not texts:
+            return [], [], None
+        if contexts is not None:
+            contexts = contexts_for(texts, contexts, self.context_mode)
+        windows = self.tokenizer.encode(texts, contexts)
+        owner = np.array([i for i, w in enumerate(windows) for _ in w.ids])
+        out = self.run_rows([ids for w in windows for ids in w.ids], embedding=True)
+        results: list[dict[str, np.ndarray]] = [{} for _ in texts]
+        for h in self.schema.heads:
+            per_text = h.combine_windows(out[h.name], owner, len(texts))
+            for i in range(len(texts)):
+                results[i][h.name] = per_text[i]
+        vectors = None
+        if EMBEDDING_OUTPUT in out:
+            vectors = np.zeros((len(texts), out[EMBEDDING_OUTPUT].shape[1]), dtype=np.float32)
+            np.add.at(vectors, owner, out[EMBEDDING_OUTPUT])
+            vectors /= np.bincount(owner, minlength=len(texts)).astype(np.float32)[:, None]
+        return results, [w.truncated for w in windows], vectors
+
+    def run_rows(self, rows: list[list[int]], embedding: bool = False) -> dict[str, np.ndarray]:
+        """Per-head probabilities of token-id rows, in row order, batched by plan_batches;
+        with `embedding`, also the pooled vectors under EMBEDDING_OUTPUT if the graph has them."""
         probs = {h.name: np.zeros((len(rows), len(h.labels)), dtype=np.float32) for h in self.schema.heads}
         calls = plan_batches([len(r) for r in rows], self.batch_size, self.max_batch_tokens)
+        keep = [(h.name, output_name(h.name)) for h in self.schema.heads]
+        if embedding and self.has_embedding:
+            keep.append((EMBEDDING_OUTPUT, EMBEDDING_OUTPUT))
+            probs[EMBEDDING_OUTPUT] = np.zeros((len(rows), 0), dtype=np.float32)
 
         def run(idx: list[int]) -> tuple[list[int], dict[str, np.ndarray]]:
             ids, mask = self.tokenizer.pad([rows[k] for k in idx])
@@ -196,8 +237,10 @@ class Scorer:
 
         done = self._pool.map(run, calls) if self._pool and len(calls) > 1 else map(run, calls)
         for idx, out in done:
-            for h in self.schema.heads:
-                probs[h.name][idx] = out[output_name(h.name)]
+            for key, name in keep:
+                if probs[key].shape[1] != out[name].shape[1]:  # the embedding's width, first call
+                    probs[key] = np.zeros((len(rows), out[name].shape[1]), dtype=np.float32)
+                probs[key][idx] = out[name]
         return probs
 
     def warm_up(self) -> None:

@@ -16,6 +16,11 @@ ONNX_FILES: dict[str, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 
 
+# The pooled sentence vector the heads read, an extra output of graphs exported since
+# `framing suggest` (which spreads its picks over it); older graphs lack it.
+EMBEDDING_OUTPUT = "embedding"
+
+
 def output_name(head: str) -> str:
     """Name of the ONNX output holding one head's probabilities."""
     return f"probs_{head}"

@@ -114,3 +114,33 @@ def test_onnx_matches_torch_on_context_inputs(context_model):
         ref = model.probabilities(torch.from_numpy(ids), torch.from_numpy(mask))
     for h, p in zip(scorer.schema.heads, ref, strict=True):
         assert np.abs(onnx[f"probs_{h.name}"] - p.numpy()).max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("text", "needed"),
+    [
+        ("He added that Moscow would respond to any attack.", True),
+        ("'We were deceived, brazenly deceived,' he said.", True),
+        ("The minister said the talks would resume on Monday.", True),
+        ("Talks must resume, the head of state added.", True),
+        ("Putin said NATO expansion threatens Russia.", False),
+        ("Russian missiles struck Kharkiv overnight, officials in Kyiv said.", False),
+    ],
+)
+def test_needs_context_when_the_speaker_is_left_to_the_sentence_before(text, needed):
+    from framing.model.context import needs_context
+
+    assert needs_context(text) is needed
+
+
+def test_context_modes(context_model):
+    texts = ["Putin said NATO expansion threatens Russia.", "Putin said talks could resume."]
+    contexts = ["", "He said it before."]
+    always, _ = Scorer(context_model, precision="fp32", context_mode="always").predict(texts, contexts)
+    needed, _ = Scorer(context_model, precision="fp32", context_mode="needed").predict(texts, contexts)
+    never, _ = Scorer(context_model, precision="fp32", context_mode="never").predict(texts, contexts)
+    alone, _ = Scorer(context_model, precision="fp32").predict(texts)
+    # The second sentence names its speaker: "needed" scores it alone, as "never" does.
+    assert np.array_equal(needed[1]["stance"], never[1]["stance"])
+    assert np.array_equal(never[1]["stance"], alone[1]["stance"])
+    assert not np.array_equal(always[1]["stance"], never[1]["stance"])

@@ -63,10 +63,18 @@ def test_evaluate_writes_metrics_and_plot(trained_model_dir, tmp_path):
             assert "confusion" not in m
 
     assert (out / "metrics.png").read_bytes()[:8] == PNG_MAGIC
+    # Calibration: ECE (15 bins) per head and a reliability diagram beside the plot.
+    for head in schema["heads"]:
+        m = metrics["heads"][head["name"]]
+        assert 0.0 <= m["ece"] <= 1.0 and len(m["reliability"]["bins"]) == 15
+        counted = sum(b["count"] for b in m["reliability"]["bins"])
+        assert counted == len(ROWS) * (len(head["labels"]) if head["type"] == "multi_label" else 1)
+        assert (out / f"reliability_{head['name']}.png").read_bytes()[:8] == PNG_MAGIC
     # The command also prints the per-head summary it wrote.
     printed = json.loads(result.stdout[result.stdout.index("{") :])
     assert printed == {
-        name: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]} for name, m in metrics["heads"].items()
+        name: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"], "ece": m["ece"]}
+        for name, m in metrics["heads"].items()
     }
 
 

@@ -9,8 +9,9 @@ from framing.model.schema import ModelSchema
 
 
 def _table(head: str, m: HeadScores) -> list[str]:
+    ece = f", ECE {m.ece:.3f}" if m.ece is not None else ""
     rows = [
-        f"**{head}** — macro-F1 {m.macro_f1:.3f}, micro-F1 {m.micro_f1:.3f}, n={m.n}",
+        f"**{head}** — macro-F1 {m.macro_f1:.3f}, micro-F1 {m.micro_f1:.3f}{ece}, n={m.n}",
         "",
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -25,6 +26,32 @@ def _table(head: str, m: HeadScores) -> list[str]:
             rows.append(f"| {lab} | " + " | ".join(str(c) for c in counts) + " |")
         rows.append("")
     return rows
+
+
+def _calibration(cal: dict | None) -> list[str]:
+    if not cal:
+        return ["## Calibration", "", "- none: probabilities are the raw activations", ""]
+    lines = [
+        "## Calibration",
+        "",
+        f"Temperature scaling fitted on dev ({cal['rows']} rows), applied inside the exported graph: "
+        "the probabilities served are calibrated. Single-label decisions (argmax) are unchanged; "
+        "multi-label thresholds were carried to the calibrated scale, so decisions are unchanged too. "
+        "ECE: expected calibration error, 15 bins.",
+        "",
+        "| head | temperature | dev NLL before → after | dev ECE before → after |",
+        "|---|---|---|---|",
+    ]
+    for name, h in cal["heads"].items():
+        t = h["temperature"]
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in t.items()) if isinstance(t, dict) else f"{t:.2f}"
+        nll, ece = h["dev_nll"], h["dev_ece"]
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        lines.append(
+            f"| {name} | {shown} | {fmt(nll['before'])} → {fmt(nll['after'])} | "
+            f"{fmt(ece['before'])} → {fmt(ece['after'])} |"
+        )
+    return lines + [""]
 
 
 def write_card(model_dir: Path, schema: ModelSchema, metrics: ModelMetrics) -> Path:
@@ -50,8 +77,15 @@ def write_card(model_dir: Path, schema: ModelSchema, metrics: ModelMetrics) -> P
         f"- base: `{schema.base_model}`, weights sha256 `{schema.base_sha256 or 'n/a'}`",
         f"- max length: {schema.max_length} tokens (longer sentences are scored in overlapping windows)",
     ]
+    if metrics.parent is not None:
+        p = metrics.parent
+        lines.append(
+            f"- trained further from model `{p.version}` ({p.name}, created {p.created or 'n/a'}), "
+            f"`{p.path}` (`framing train --init`)"
+        )
     for f in metrics.data.files:
-        lines.append(f"- data: `{f.path}` sha256 `{f.sha256}`")
+        weight = f", sampling weight {f.weight:g}" if f.weight != 1.0 else ""
+        lines.append(f"- data: `{f.path}` sha256 `{f.sha256}`{weight}")
     lines.append(f"- rows per split: {metrics.data.rows}")
     lines += [
         "",
@@ -67,6 +101,9 @@ def write_card(model_dir: Path, schema: ModelSchema, metrics: ModelMetrics) -> P
         f"(max |Δ probability| {par['int8_vs_fp32_max_abs_prob_delta']:.3f})",
         f"- sizes: fp32 {par['fp32_bytes'] / 1e6:.1f} MB, int8 {par['int8_bytes'] / 1e6:.1f} MB",
         "",
+    ]
+    lines += _calibration(metrics.calibration)
+    lines += [
         "## Evaluation (int8 model, as served)",
         "",
     ]

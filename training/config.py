@@ -42,6 +42,9 @@ class BaseModelConfig(_Strict):
     # who "he" is or who is quoted); 0 reads the sentence alone. Pooling covers the sentence
     # only, so the context informs its tokens without being labelled itself.
     context_tokens: int = Field(default=0, ge=0, le=256)
+    # Which sentences get that context when scoring: every one, only those that leave their
+    # speaker or subject to the sentence before (model/context.py), or none.
+    context_mode: Literal["always", "needed", "never"] = "always"
 
 
 class TrainConfig(_Strict):
@@ -65,6 +68,9 @@ class TrainConfig(_Strict):
     int8_aware_epochs: int = Field(default=1, ge=0)
     int8_aware_lr: float = Field(default=2e-5, gt=0)
     int8_aware_consistency: float = Field(default=10.0, ge=0)
+    # After the thresholds: temperature scaling fitted on dev (training/calibration.py), baked
+    # into the exported graph so served probabilities are calibrated; "none" leaves them raw.
+    calibration: Literal["temperature", "none"] = "temperature"
 
 
 class ExportConfig(_Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 from datasets import Dataset, DatasetDict
 
 from framing.model.digest import sha256_file
@@ -26,23 +27,66 @@ def file_fingerprint(path: str | Path) -> str:
     return sha256_file(path)
 
 
-def load_splits(config: Config, files: list[str] | None = None, max_listed: int = 50) -> DatasetDict:
+def parse_data_spec(spec: str | Path) -> tuple[str, float]:
+    """`PATH` or `PATH:WEIGHT` -> (path, weight); the weight defaults to 1. A weight scales how
+    many of the file's training rows an epoch draws (0.5: a fresh half each epoch; 2: every
+    row twice); see `epoch_rows`."""
+    text = str(spec)
+    path, sep, tail = text.rpartition(":")
+    if not sep or not path or Path(text).exists():
+        return text, 1.0
+    try:
+        weight = float(tail)
+    except ValueError:
+        return text, 1.0
+    if not weight > 0 or weight != weight or weight == float("inf"):
+        raise DataError(f"{text}: the weight after ':' must be a positive number, got {tail!r}")
+    return path, weight
+
+
+def epoch_rows(weights: list[float], seed: int) -> list[int] | None:
+    """Training rows of one epoch under per-row sampling weights (their file's): the rows of
+    each weight w, m of them, give round(w * m) draws: every row floor(w) times, then a seeded
+    sample without replacement for the rest. None when every weight is 1 (all rows, once)."""
+    if all(w == 1.0 for w in weights):
+        return None
+    rng = np.random.default_rng(seed)
+    groups: dict[float, list[int]] = {}
+    for i, w in enumerate(weights):
+        groups.setdefault(w, []).append(i)
+    out: list[int] = []
+    for w, idx in sorted(groups.items()):
+        draws = max(1, round(w * len(idx)))
+        whole, rest = divmod(draws, len(idx))
+        out += idx * whole
+        out += sorted(int(i) for i in rng.choice(idx, size=rest, replace=False))
+    return out
+
+
+def load_splits(
+    config: Config,
+    files: list[str] | None = None,
+    max_listed: int = 50,
+    weights: list[float] | None = None,
+) -> DatasetDict:
     """Validate every file as `framing data check` does, then build the splits.
 
     Rows keep their file's `split` column; files without one are split train/dev
-    with the config's dev fraction and seed.
+    with the config's dev fraction and seed. Each row carries its file's sampling
+    weight (`weights`, one per file; 1 by default) in a `weight` column.
     """
     files = files or config.data.files
+    weights = weights or [1.0] * len(files)
     if not files:
         raise DataError("no training data: give --data FILE.csv or set data.files in the config")
     problems: list[str] = []
     fixed: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     unsplit: list[dict] = []
-    for path in files:
+    for path, weight in zip(files, weights, strict=True):
         result = check_file(path, config)
         problems.extend(str(p) for p in result.problems)
         for ex in result.examples:
-            row: dict = {"text": ex.text, "context": ex.context}
+            row: dict = {"text": ex.text, "context": ex.context, "weight": float(weight)}
             for head in config.heads:
                 row[target_column(head.name)] = head.target(ex.labels[head.name])
             (fixed[ex.split] if ex.split else unsplit).append(row)

@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from framing.model.context import ContextMode
 from framing.model.scorer import Scorer
 from framing.model.session import Precision
+from framing.training.calibration import ECE_BINS, reliability
 from framing.training.checks import Example, check_file
 from framing.training.config import Config, DataConfig
 from framing.training.metrics import head_metrics
@@ -39,13 +41,52 @@ def load_examples(path: str | Path, config: Config) -> list[Example]:
 
 
 def evaluate_examples(scorer: Scorer, examples: list[Example]) -> dict[str, Any]:
+    """Per head: label metrics, and how calibrated the probabilities are: the expected
+    calibration error over 15 bins (`ece`) and the bins of its reliability diagram."""
     probs, _ = scorer.predict([e.text for e in examples], [e.context for e in examples])
     out: dict[str, Any] = {"n": len(examples), "heads": {}}
     for h in scorer.schema.heads:
         y_true = np.array([h.target(e.labels[h.name]) for e in examples]).astype(int)
-        y_pred = h.decide(np.stack([p[h.name] for p in probs]))
-        out["heads"][h.name] = head_metrics(h, y_true, y_pred)
+        p = np.stack([q[h.name] for q in probs])
+        out["heads"][h.name] = head_metrics(h, y_true, h.decide(p))
+        rel = reliability(h, p, y_true, ECE_BINS)
+        out["heads"][h.name]["ece"] = rel.pop("ece")
+        out["heads"][h.name]["reliability"] = rel
     return out
+
+
+def plot_reliability(name: str, m: dict[str, Any], path: Path, title: str) -> None:
+    """A head's reliability diagram: observed frequency against mean confidence per bin (the
+    diagonal is perfect calibration), bar width the bin, and how many predictions fell in each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rel = m["reliability"]
+    bins = [b for b in rel["bins"] if b["count"]]
+    fig, (ax, hist) = plt.subplots(
+        2, 1, figsize=(5.2, 6.0), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+    )
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")
+    lo = [b["lo"] for b in bins]
+    width = [b["hi"] - b["lo"] for b in bins]
+    ax.bar(lo, [b["frequency"] for b in bins], width=width, align="edge", alpha=0.6, edgecolor="black",
+           label="observed frequency")  # fmt: skip
+    ax.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], "o-", color="C3",
+            markersize=4, label="at the bin's mean confidence")  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("observed frequency")
+    ax.set_title(f"{name}: ECE {m['ece']:.3f}" if m.get("ece") is not None else name)
+    ax.legend(fontsize=8, loc="upper left")
+    hist.bar(lo, [b["count"] for b in bins], width=width, align="edge", color="grey", edgecolor="black")
+    hist.set_ylabel("predictions")
+    hist.set_xlabel(rel["kind"])
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_metrics(metrics: dict[str, Any], path: Path, title: str) -> None:
@@ -97,19 +138,29 @@ def evaluate(
     out: str | Path | None = None,
     precision: Precision = "int8",
     doc_column: str = "doc",
+    context_mode: ContextMode | None = None,
 ) -> dict[str, Any]:
     """`framing evaluate`: metrics JSON (+ PNG when `out` is given). Rows that share
     `doc_column` are read in order as one document: a model that reads context gets the
     row before as each row's context."""
-    scorer = Scorer(model_dir, precision=precision)
+    scorer = Scorer(model_dir, precision=precision, context_mode=context_mode)
     examples = load_examples(data, config_for_model(scorer, DataConfig(doc_column=doc_column)))
     metrics = evaluate_examples(scorer, examples)
     metrics.update(
-        {"data": str(data), "model_version": scorer.version, "precision": precision, "doc_column": doc_column}
+        {
+            "data": str(data),
+            "model_version": scorer.version,
+            "precision": precision,
+            "doc_column": doc_column,
+            "context_mode": scorer.context_mode,
+        }
     )
     if out:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         plot_metrics(metrics, out / "metrics.png", f"{Path(data).name} ({precision})")
+        for name, m in metrics["heads"].items():
+            title = f"{Path(data).name} ({precision}, n={metrics['n']})"
+            plot_reliability(name, m, out / f"reliability_{name}.png", title)
     return metrics

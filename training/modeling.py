@@ -54,6 +54,11 @@ class MultiHeadClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({h.name: nn.Linear(hidden, len(h.labels)) for h in heads})
+        # Calibration (training/calibration.py): per head, the temperature(s) each logit is
+        # divided by before the activation, one per label (multi-label) or one for the head
+        # (single-label). Not a parameter: training never moves it, and state_dict stays as
+        # it was; save_checkpoint keeps it in heads.json, and the export bakes it into the graph.
+        self.temperatures: dict[str, list[float]] | None = None
 
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -69,15 +74,32 @@ class MultiHeadClassifier(nn.Module):
         return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-6)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        pooled = self.dropout(self.pool(input_ids, attention_mask))
-        return {name: layer(pooled) for name, layer in self.heads.items()}
+        return self.logits_and_embedding(input_ids, attention_mask)[0]
+
+    def logits_and_embedding(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Each head's logits and the pooled sentence vector they are read from."""
+        pooled = self.pool(input_ids, attention_mask)
+        dropped = self.dropout(pooled)
+        return {name: layer(dropped) for name, layer in self.heads.items()}, pooled
+
+    def calibrated(self, logits: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """Each head's probabilities from its logits: divided by the head's temperatures
+        (when calibrated), then its own activation; in head order."""
+        out = []
+        for h in self.specs:
+            z = logits[h.name]
+            if self.temperatures and h.name in self.temperatures:
+                z = z / torch.tensor(self.temperatures[h.name], dtype=z.dtype)
+            out.append(ACTIVATIONS[h.activation](z))
+        return tuple(out)
 
     def probabilities(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """Each head's probabilities (its own activation), in head order."""
-        logits = self.forward(input_ids, attention_mask)
-        return tuple(ACTIVATIONS[h.activation](logits[h.name]) for h in self.specs)
+        """Each head's probabilities (calibrated, its own activation), in head order."""
+        return self.calibrated(self.forward(input_ids, attention_mask))
 
 
 def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
@@ -106,6 +128,7 @@ def save_checkpoint(model: MultiHeadClassifier, folder: Path) -> None:
                 "heads": [h.model_dump(include={"name", "type", "labels", "column"}) for h in model.specs],
                 "pooling": model.pooling,
                 "context_sep": model.context_sep,
+                "temperatures": model.temperatures,
             }
         ),
         encoding="utf-8",
@@ -121,15 +144,21 @@ def load_checkpoint(folder: Path) -> MultiHeadClassifier:
         encoder, [HeadSpec(**h) for h in meta["heads"]], meta["pooling"], context_sep=meta.get("context_sep")
     )
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    model.temperatures = meta.get("temperatures")  # None in checkpoints saved before calibration
     return model.eval()
 
 
 class ProbabilityModule(nn.Module):
-    """What gets exported: input ids and mask in, one probability tensor per head out."""
+    """What gets exported: input ids and mask in, one probability tensor per head out
+    (calibrated: the temperatures are constants of the graph), then, with `embedding`, the
+    pooled sentence vector (`framing suggest` spreads its picks over it)."""
 
-    def __init__(self, model: MultiHeadClassifier) -> None:
+    def __init__(self, model: MultiHeadClassifier, embedding: bool = True) -> None:
         super().__init__()
         self.model = model
+        self.embedding = embedding
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.model.probabilities(input_ids, attention_mask)
+        logits, pooled = self.model.logits_and_embedding(input_ids, attention_mask)
+        probs = self.model.calibrated(logits)
+        return (*probs, pooled) if self.embedding else probs

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from framing.model.scorer import Scorer
-from framing.model.session import ONNX_FILES, output_name
+from framing.model.session import EMBEDDING_OUTPUT, ONNX_FILES, output_name
 from framing.training.config import ExportConfig
 from framing.training.exporters.quantize import quantize_to_target
 from framing.training.modeling import MultiHeadClassifier, ProbabilityModule
@@ -37,7 +37,9 @@ def export_fp32(model: MultiHeadClassifier, path: Path, vocab_size: int) -> None
         torch.randint(5, max(6, vocab_size - 1), (2, 16), dtype=torch.long),
         torch.ones(2, 16, dtype=torch.long),
     )
-    outputs = [output_name(h.name) for h in model.specs]
+    # Probabilities per head (calibrated when the model carries temperatures), then the
+    # pooled sentence vector.
+    outputs = [output_name(h.name) for h in model.specs] + [EMBEDDING_OUTPUT]
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
     axes.update({name: {0: "batch"} for name in outputs})
     # Eager attention traces to the classic BERT pattern that onnxruntime's optimizer can
