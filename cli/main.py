@@ -25,6 +25,14 @@ OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 log = logging.getLogger("framing")
 
 
+class ContextChoice(str, Enum):
+    """`--context`: which sentences read the one before (framing.model.context)."""
+
+    always = "always"
+    needed = "needed"
+    never = "never"
+
+
 def _setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -95,7 +103,10 @@ def data_report(
         except ValueError:
             terms = None
     try:
-        text = corpus_report(file, cfg, actors if actors and actors.is_file() else None, hard_terms=terms)
+        command = f"framing data report {file} --config {config}" + (f" -o {output}" if output else "")
+        text = corpus_report(
+            file, cfg, actors if actors and actors.is_file() else None, command=command, hard_terms=terms
+        )
     except ValueError as e:
         _fail(str(e))
     if output:
@@ -157,21 +168,50 @@ def data_audit(
     typer.echo(f"{result.rows} rows audited; flagged as issues: {flagged} -> {md}, {table}", err=True)
 
 
+@data_app.command("from-label-studio")
+def data_from_label_studio(
+    export: Annotated[Path, typer.Argument(help="Label Studio JSON export of tasks from `framing suggest`")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="training CSV to write")],
+    model: Annotated[Path, typer.Option(help="model directory whose heads name the columns")] = DEFAULT_MODEL,
+) -> None:
+    """Turn a Label Studio JSON export (tasks from `framing suggest --format label-studio`)
+    into a training CSV: each task's latest annotation, one column per head."""
+    from framing.model.schema import ModelSchema
+    from framing.model.suggest import from_label_studio
+
+    try:
+        written, skipped = from_label_studio(export, ModelSchema.load(model), output)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(
+        f"{written} labelled rows -> {output}; {skipped} tasks without an annotation left out", err=True
+    )
+
+
 @app.command(context_settings=OVERRIDES)
 def train(
     ctx: typer.Context,
     config: Annotated[Path, typer.Option(help="training config (YAML)")] = DEFAULT_CONFIG,
-    data: Annotated[list[Path] | None, typer.Option(help="CSV file(s); default: the config's")] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="CSV file(s), each optionally PATH:WEIGHT (epoch sampling weight); default: the config's"
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="model directory to write")] = DEFAULT_MODEL,
     eval_data: Annotated[
         list[str] | None, typer.Option("--eval", help="NAME=CSV extra evaluation set")
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="model directory to continue from (its torch/ checkpoint) instead of the base"),
     ] = None,
     verbose: bool = False,
 ) -> None:
     """Fine-tune and export a model directory. Override config keys: --train.lr 3e-5."""
     _setup_logging(verbose)
     cfg = _config(config, ctx.args)
-    _train(cfg, out, [str(d) for d in data] if data else None, _eval_sets(eval_data))
+    _train(cfg, out, list(data) if data else None, _eval_sets(eval_data), init)
 
 
 def _eval_sets(specs: list[str] | None) -> dict[str, str]:
@@ -187,7 +227,7 @@ def _eval_sets(specs: list[str] | None) -> dict[str, str]:
     return sets
 
 
-def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> None:
+def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str], init: Path | None = None) -> None:
     try:
         from framing.training.trainer import train as run_training
     except ImportError as e:
@@ -198,10 +238,11 @@ def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str]) -> Non
     from framing.training.base import BaseModelError
     from framing.training.data import DataError
     from framing.training.exporters.onnx import ExportError
+    from framing.training.trainer import InitError
 
     try:
-        run_training(cfg, out, data, extra)
-    except (DataError, BaseModelError, ExportError) as e:
+        run_training(cfg, out, data, extra, init=init)
+    except (DataError, BaseModelError, ExportError, InitError) as e:
         _fail(str(e), 1)
     typer.echo(f"model written to {out}")
 
@@ -227,28 +268,125 @@ def build_default(
 def evaluate(
     model: Annotated[Path, typer.Option(help="model directory")] = DEFAULT_MODEL,
     data: Annotated[Path, typer.Option(help="labelled CSV")] = ...,
-    out: Annotated[Path | None, typer.Option(help="folder for metrics.json and metrics.png")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="folder for metrics.json, metrics.png and reliability_<head>.png"),
+    ] = None,
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
     doc_column: Annotated[
         str, typer.Option(help="column whose equal values mark rows of one document, in order (context)")
     ] = "doc",
+    context: Annotated[
+        ContextChoice | None,
+        typer.Option(help="which sentences read the one before; default: the model's setting"),
+    ] = None,
 ) -> None:
-    """Per-label precision/recall/F1 of a model directory on a labelled CSV."""
+    """Per-label precision/recall/F1 and calibration error (ECE) of a model directory on a labelled CSV."""
     import json
 
     _setup_logging()
     from framing.training.evaluate import evaluate as run_eval
 
     try:
-        metrics = run_eval(model, data, out, precision, doc_column)  # type: ignore[arg-type]
+        mode = context.value if context else None
+        metrics = run_eval(model, data, out, precision, doc_column, mode)  # type: ignore[arg-type]
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e), 1)
     typer.echo(
         json.dumps(
-            {h: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]} for h, m in metrics["heads"].items()},
+            {
+                h: {"macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"], "ece": m["ece"]}
+                for h, m in metrics["heads"].items()
+            },
             indent=2,
         )
     )
+
+
+class SuggestFormat(str, Enum):
+    csv = "csv"
+    label_studio = "label-studio"
+
+
+@app.command()
+def suggest(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="what `framing score` reads (.jsonl, .csv, .parquet, .txt, folders) or its JSONL output"
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the CSV to label")] = Path("to_label.csv"),
+    model: Annotated[Path, typer.Option(help="model directory")] = DEFAULT_MODEL,
+    n: Annotated[int, typer.Option("-n", help="sentences to suggest")] = 200,
+    seed: Annotated[int, typer.Option(help="seed: the same input and seed give the same file")] = 0,
+    fmt: Annotated[
+        SuggestFormat,
+        typer.Option("--format", help="label-studio: also a Label Studio import JSON and config"),
+    ] = SuggestFormat.csv,
+    strategy: Annotated[
+        str, typer.Option(help="uncertain-diverse (default), uncertain, or random (a fair held-out set)")
+    ] = "uncertain-diverse",
+    pool_factor: Annotated[
+        int, typer.Option(help="uncertain-diverse: spread the picks over the N x this most uncertain")
+    ] = 5,
+    exclude: Annotated[
+        list[Path] | None, typer.Option(help="labelled CSV whose sentences (and near-duplicates) to skip")
+    ] = None,
+    split: Annotated[bool, typer.Option(help="write a split column (train/dev)")] = True,
+    dev_fraction: Annotated[float, typer.Option(help="share of rows in dev")] = 0.2,
+    min_words: Annotated[int, typer.Option(help="skip sentences with fewer words")] = 3,
+    precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
+    text_column: Annotated[str, typer.Option(help="text column or field")] = "text",
+    id_column: Annotated[str, typer.Option(help="id column or field")] = "id",
+    threads: Annotated[int | None, typer.Option(help="onnxruntime threads")] = None,
+) -> None:
+    """Pick the N sentences whose labels would teach the model most (uncertain and diverse),
+    as a training CSV prefilled with the model's guesses (docs/improve.md)."""
+    _setup_logging()
+    from framing.model.suggest import SuggestOptions, write_csv, write_label_studio
+    from framing.model.suggest import suggest as run_suggest
+
+    if not (model / "schema.json").is_file():
+        _fail(f"{model}: no model directory here; run `framing build-default` or pass --model")
+    if output.suffix.lower() != ".csv":
+        _fail(f"{output}: output must end in .csv")
+    opts = SuggestOptions(
+        n=n,
+        seed=seed,
+        strategy=strategy,  # type: ignore[arg-type]
+        pool_factor=max(1, pool_factor),
+        min_words=min_words,
+        dev_fraction=dev_fraction,
+        split=split,
+        exclude=list(exclude or []),
+        precision=precision,
+        text_column=text_column,
+        id_column=id_column,
+        threads=threads,
+    )
+    try:
+        rows, scorer, stats = run_suggest(inputs, model, opts)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    written = [write_csv(rows, scorer.schema, output, split)]
+    if fmt == SuggestFormat.label_studio:
+        written += write_label_studio(rows, scorer.schema, scorer.version, output)
+    typer.echo(
+        f"{stats.documents} documents ({stats.error_records} error records), {stats.sentences} sentences: "
+        f"{stats.furniture} furniture, {stats.short} short, {stats.duplicates} duplicates skipped; "
+        f"{stats.scored} scored (mean uncertainty {stats.mean_uncertainty_all}); "
+        f"{stats.near_duplicates} near-duplicates and {stats.excluded} excluded dropped from the pool of "
+        f"{stats.pool}; {stats.chosen} chosen (mean uncertainty {stats.mean_uncertainty_chosen}) -> "
+        + ", ".join(str(p) for p in written),
+        err=True,
+    )
+    if split and stats.uncovered:
+        typer.echo(
+            "labels the model did not guess in both train and dev (framing data check needs each in both; "
+            "label more rows or move some): " + ", ".join(stats.uncovered),
+            err=True,
+        )
 
 
 @app.command()
@@ -256,7 +394,10 @@ def score(
     inputs: Annotated[
         list[Path], typer.Argument(help=".jsonl, .csv, .parquet, .txt files or folders of .txt")
     ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="output .jsonl, .csv or .parquet")],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="output .jsonl, .csv or .parquet (a folder with --engine ray)"),
+    ],
     model: Annotated[Path, typer.Option(help="model directory")] = DEFAULT_MODEL,
     precision: Annotated[str, typer.Option(help="int8 or fp32")] = "int8",
     text_column: Annotated[str, typer.Option(help="text column or field")] = "text",
@@ -272,14 +413,35 @@ def score(
     ] = None,
     workers: Annotated[int, typer.Option(help="scoring processes")] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    resume: Annotated[
+        bool,
+        typer.Option(help="continue an interrupted run from what OUTPUT holds (see OUTPUT.meta.json)"),
+    ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this machine's processes) or ray (Ray Data; -o is then a folder)")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray: the cluster to join (auto, ray://HOST:PORT); unset: start Ray here"),
+    ] = None,
+    actors: Annotated[
+        int | None, typer.Option(help="ray: scoring actors; default: the cluster's CPUs / --threads")
+    ] = None,
+    shard_format: Annotated[
+        str, typer.Option("--format", help="ray: shards written into the -o folder, parquet or jsonl")
+    ] = "parquet",
 ) -> None:
     """Score documents in batch; bad records become error records, never stop the run."""
     _setup_logging()
-    from framing.model.batch import ScoreOptions, score_files
+    from framing.model.batch import ResumeError, ScoreOptions, score_files
 
     if not (model / "schema.json").is_file():
         _fail(f"{model}: no model directory here; run `framing build-default` or pass --model")
-    if output.suffix.lower() not in (".jsonl", ".csv", ".parquet"):
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, not {engine!r}")
+    if engine == "local" and (address or actors or shard_format != "parquet"):
+        _fail("--address, --actors and --format are for --engine ray")
+    if engine == "local" and output.suffix.lower() not in (".jsonl", ".csv", ".parquet"):
         _fail(f"{output}: output must end in .jsonl, .csv or .parquet")
     opts = ScoreOptions(
         model_dir=model,
@@ -291,18 +453,47 @@ def score(
         parallel_calls=parallel_calls,
         workers=workers,
         progress=progress,
+        resume=resume,
         **({"batch_tokens": batch_tokens} if batch_tokens else {}),
     )
+    if engine == "ray":
+        _score_on_ray(inputs, output, opts, address, actors, shard_format)
+        return
     try:
         stats = score_files(inputs, output, opts)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ResumeError) as e:
         _fail(str(e))
+    resumed = f" (after the {stats.resumed} records it already held)" if stats.resumed else ""
     typer.echo(
-        f"{stats.documents} documents, {stats.sentences} sentences, {stats.errors} error records -> {output}",
+        f"{stats.documents} documents, {stats.sentences} sentences, {stats.errors} error records -> "
+        f"{output}{resumed}",
         err=True,
     )
     if stats.interrupted:
         raise typer.Exit(130)
+
+
+def _score_on_ray(
+    inputs: list[Path], output: Path, opts, address: str | None, actors: int | None, shard_format: str
+) -> None:
+    """`framing score --engine ray`: framing.model.ray_engine, which imports ray inside."""
+    if opts.resume or opts.workers != 1:
+        _fail("--resume and --workers are for local runs (a Ray run writes a fresh folder; see --actors)")
+    if shard_format not in ("parquet", "jsonl"):
+        _fail(f"--format must be parquet or jsonl, not {shard_format!r}")
+    from framing.model.ray_engine import RayEngineError, RayOptions, score_on_ray
+
+    ray_opts = RayOptions(address=address, actors=actors, shard_format=shard_format)
+    try:
+        stats = score_on_ray(inputs, output, opts, ray_opts)
+    except (FileNotFoundError, FileExistsError, RayEngineError) as e:
+        _fail(str(e))
+    typer.echo(
+        f"{stats.documents} documents, {stats.sentences} sentences, {stats.errors} error records -> "
+        f"{output}/ ({stats.shards} {shard_format} shards, {stats.actors} actors x {stats.threads} threads; "
+        f"Ray start-up {stats.startup_s:.1f} s of {stats.seconds:.1f} s)",
+        err=True,
+    )
 
 
 class Period(str, Enum):
@@ -333,7 +524,7 @@ def trends(
     ] = None,
     date_column: Annotated[
         list[str] | None,
-        typer.Option(help="date field, repeatable: the first non-empty one counts [published, date]"),
+        typer.Option(help="date field, repeatable; the first non-empty counts (default: published, date)"),
     ] = None,
     tz: Annotated[
         str, typer.Option("--tz", help="time zone that cuts days, weeks and months (IANA name)")

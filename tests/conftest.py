@@ -139,7 +139,7 @@ heads:
       labels: [security_threat, legitimacy_challenge, diplomatic_opening]}}
   - {{name: stance, type: single_label, column: stance, labels: [pro_russia, pro_ukraine, neutral]}}
 data: {{files: ["{data}"]}}
-model: {{base: "{base}", max_length: 32}}
+model: {{base: "{base}", max_length: 32, context_tokens: 0}}
 train: {{epochs: 10, batch_size: 4, lr: 5.0e-3, head_lr: 5.0e-2, patience: 10, seed: 1, threads: 1,
         int8_aware_epochs: 0}}
 # A random 32-wide encoder trained on 30 rows sits near its thresholds, where int8's

@@ -41,14 +41,14 @@ class BaseModelConfig(_Strict):
     # Tokens of the previous sentence the model reads after the sentence it labels (to know
     # who "he" is or who is quoted); 0 reads the sentence alone. Pooling covers the sentence
     # only, so the context informs its tokens without being labelled itself.
-    context_tokens: int = Field(default=0, ge=0, le=256)
+    context_tokens: int = Field(default=48, ge=0, le=256)
     # Which sentences get that context when scoring: every one, only those that leave their
     # speaker or subject to the sentence before (model/context.py), or none.
-    context_mode: Literal["always", "needed", "never"] = "always"
+    context_mode: Literal["always", "needed", "never"] = "needed"
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(default=6, ge=1)
+    epochs: int = Field(default=4, ge=1)
     batch_size: int = Field(default=32, ge=1)
     lr: float = Field(default=5e-5, gt=0)
     head_lr: float = Field(default=1e-3, gt=0)
@@ -61,7 +61,7 @@ class TrainConfig(_Strict):
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
     # Share of training rows whose context is hidden, so the model also labels well when the
     # sentence before is missing (first sentences, sentence-only CSVs, the API's single lines).
-    context_dropout: float = Field(default=0.5, ge=0, le=1)
+    context_dropout: float = Field(default=0.3, ge=0, le=1)
     # Int8-aware tuning after the main loop (training/int8_aware.py): passes over the training
     # data with onnxruntime's int8 rounding simulated; 0 turns it off. `consistency` weighs
     # the gap between rounded and plain logits against the task loss.
