@@ -154,7 +154,10 @@ _RULES: dict[str, re.Pattern[str]] = {
     # Hashtag strips, copyright and reuse notices, site notices and disclaimers
     "notice": re.compile(
         r"^#[\w-]+(?:[\s,]+#[\w-]+)+$"
-        r"|\bwithout (?:prior |the )?(?:written )?permission\b|\bmay not be (?:re)?(?:published|reproduced)\b"
+        r"|\b(?:reproduc|republish|redistribut|copy|copie)\w*\b.{0,80}"
+        r"\bwithout (?:prior |the )?(?:written )?permission\b"
+        r"|\bwithout (?:prior |the )?(?:written )?permission\b.{0,40}\b(?:prohibited|forbidden|not allowed)\b"
+        r"|\bmay not be (?:re)?(?:published|reproduced)\b"
         r"|\bhyperlink to the source\b|^powered by\b|\bfound a (?:typo|mistake|error)\b|\bctrl\s*\+\s*enter\b"
         r"|\benable javascript\b|^disclaimer\s*:"
         r"|\bviews expressed (?:here |in this \w+ )?are (?:the author|those)"
