@@ -3,10 +3,13 @@
 Starts the server as a subprocess, then a bounded asyncio httpx client POSTs one
 1,000-word article per request at each concurrency level for a fixed time:
 
-    python bench/load.py --model models/default --seconds 60 --levels 1,8,32
+    python bench/load.py --model models/default --seconds 60 --levels 1,8,32,64
 
-Reports throughput, latency p50/p99, errors, and the server's RSS once it is ready
-(its warm-up done) and after each level.
+Reports throughput (requests and estimated tokens, characters / 4, per second), latency
+p50/p99 of the accepted requests, errors, requests shed (503 with Retry-After: the client
+waits as asked, at most 5 s, then sends again), the load average, and the server's RSS once
+it is ready (its warm-up done) and after each level. With 8 and 64 among the levels it checks
+that the accepted p99 at 64 is at most twice the one at 8.
 Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
@@ -44,36 +47,45 @@ def free_port() -> int:
 
 async def level(url: str, body: dict, concurrency: int, seconds: float) -> dict:
     latencies: list[float] = []
-    errors = 0
+    errors = shed = 0
     sent = 0
+    load_before = os.getloadavg()[0]
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
         async def worker() -> None:
-            nonlocal errors, sent
+            nonlocal errors, sent, shed
             while time.perf_counter() < deadline and sent < MAX_REQUESTS_PER_LEVEL:
                 sent += 1
                 t = time.perf_counter()
                 try:
                     r = await client.post(url, json=body)
-                    ok = r.status_code == 200
+                    status = r.status_code
                 except httpx.HTTPError:
-                    ok = False
-                if ok:
+                    status = 0
+                if status == 200:
                     latencies.append(time.perf_counter() - t)
+                elif status == 503 and "retry-after" in r.headers:
+                    shed += 1
+                    wait = min(float(r.headers["retry-after"]), 5.0)
+                    await asyncio.sleep(max(0.0, min(wait, deadline - time.perf_counter())))
                 else:
                     errors += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+    tokens = (len(body["text"]) // 4 + 1) * len(latencies)  # the service's own estimate
     return {
         "concurrency": concurrency,
         "seconds": round(elapsed, 1),
         "requests": len(latencies),
         "errors": errors,
+        "shed": shed,
         "requests_per_s": round(len(latencies) / elapsed, 2),
+        "tokens_per_s": round(tokens / elapsed),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "latency_ms_p50": round(1000 * statistics.median(latencies), 1) if latencies else None,
         "latency_ms_p99": round(1000 * float(np.percentile(latencies, 99)), 1) if latencies else None,
     }
@@ -84,7 +96,8 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "models/default")
     ap.add_argument("--corpus", type=Path, default=ROOT / "data/corpus.csv")
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--levels", default="1,8,32,64")
+    ap.add_argument("--queue-max-tokens", type=int, help="the server's bound (default: its default)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -98,6 +111,11 @@ def main() -> None:
         "FRAMING_MODEL": str(args.model),
         "FRAMING_PORT": str(port),
         "FRAMING_LOG_LEVEL": "WARNING",
+        **(
+            {"FRAMING_QUEUE_MAX_TOKENS": str(args.queue_max_tokens)}
+            if args.queue_max_tokens is not None
+            else {}
+        ),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "framing", "serve", "--no-build"],
@@ -129,11 +147,23 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+    by_c = {lv["concurrency"]: lv for lv in levels}
+    check = None
+    if 8 in by_c and 64 in by_c and by_c[8]["latency_ms_p99"] and by_c[64]["latency_ms_p99"]:
+        ratio = by_c[64]["latency_ms_p99"] / by_c[8]["latency_ms_p99"]
+        check = {"p99_64_over_p99_8": round(ratio, 2), "at_most_2x": ratio <= 2}
+    from framing.service.settings import Settings
+
     report = {
         "machine": machine(),
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "article_words": len(article.split()),
+        "article_tokens_estimate": len(article) // 4 + 1,
+        "queue_max_tokens": args.queue_max_tokens
+        if args.queue_max_tokens is not None
+        else Settings.model_fields["queue_max_tokens"].default,
         "levels": levels,
+        "p99_check": check,
         "server_rss_mb": {
             "before": round(rss_before, 1),
             "after": round(rss_after, 1),
@@ -144,13 +174,18 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     for lv in levels:
         log.info(
-            "c=%-3d %7.2f req/s  p50 %7.1f ms  p99 %7.1f ms  errors %d",
+            "c=%-3d %7.2f req/s %6d tok/s  p50 %7.1f ms  p99 %7.1f ms  errors %d  shed %d  load %s",
             lv["concurrency"],
             lv["requests_per_s"],
+            lv["tokens_per_s"],
             lv["latency_ms_p50"] or -1,
             lv["latency_ms_p99"] or -1,
             lv["errors"],
+            lv["shed"],
+            lv["load_avg_1m"],
         )
+    if check:
+        log.info("accepted p99 at 64 / at 8: %s", check)
     log.info("server RSS %s", report["server_rss_mb"])
 
 

@@ -1,6 +1,6 @@
 """Render docs/benchmarks.md from the JSON files the benchmarks wrote.
 
-python bench/report.py   # reads bench/results/{scoring,load}.json
+python bench/report.py   # reads bench/results/{scoring,load,ray_scoring,soak,schemathesis}.json
 """
 
 from __future__ import annotations
@@ -71,23 +71,116 @@ def load_section(r: dict) -> list[str]:
         f"asyncio httpx client, one {r['article_words']}-word article per request.",
         f"Machine: {describe(r['machine'])}.",
         "",
-        "| concurrency | seconds | requests | errors | requests/s | p50 ms | p99 ms | server RSS after, MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| concurrency | seconds | requests | errors | shed (503) | requests/s | tokens/s | accepted p50 ms | accepted p99 ms | server RSS after, MB | load avg (1 min) before, after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in r["levels"]:
+        load = lv.get("load_avg_1m")
         lines.append(
-            f"| {lv['concurrency']} | {lv['seconds']} | {lv['requests']} | {lv['errors']} | "
-            f"{lv['requests_per_s']:.2f} | {lv['latency_ms_p50']} | {lv['latency_ms_p99']} | "
-            f"{lv.get('server_rss_mb_after', '-')} |"
+            f"| {lv['concurrency']} | {lv['seconds']} | {lv['requests']} | {lv['errors']} | {lv.get('shed', '-')} | "
+            f"{lv['requests_per_s']:.2f} | {lv.get('tokens_per_s', '-')} | {lv['latency_ms_p50']} | {lv['latency_ms_p99']} | "
+            f"{lv.get('server_rss_mb_after', '-')} | {f'{load[0]}, {load[1]}' if load else '-'} |"
         )
     rss = r["server_rss_mb"]
     lines += [
         "",
         f"Server RSS: {rss['before']} MB once ready (warm-up done), {rss['after']} MB after the last "
         f"level ({rss['growth_pct']:+.1f}%).",
+    ]
+    if "queue_max_tokens" in r:
+        lines.append(
+            f"Queue bound: `FRAMING_QUEUE_MAX_TOKENS` = {r['queue_max_tokens']} (the article is "
+            f"{r['article_tokens_estimate']} tokens by the service's estimate, characters / 4)."
+        )
+    if r.get("p99_check"):
+        c = r["p99_check"]
+        lines.append(
+            f"Accepted p99 at concurrency 64 over the one at 8: {c['p99_64_over_p99_8']}x "
+            f"({'within' if c['at_most_2x'] else 'over'} the 2x target)."
+        )
+    lines.append("")
+    return lines
+
+
+def ray_section(r: dict) -> list[str]:
+    lines = [
+        "## Batch scoring: local engine against Ray Data",
+        "",
+        f"Command: `{r['command']}`: {r['docs']} articles of about {r['article_words']} words in one JSONL file, "
+        "int8, each configuration as a fresh `framing score` process (Python start, model load and, for Ray, "
+        "starting and stopping a local Ray included); then the same command on a 1-document input, whose wall "
+        "time is the engine's fixed cost.",
+        f"Machine: {describe(r['machine'])}.",
+        "",
+        "| engine | articles: wall s | documents/s | sentences/s | 1 document: wall s | Ray start-up s (init + plan) | same rows as local | load avg (1 min) before, after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, v in r["results"].items():
+        a, one = v["articles"], v["one_document"]
+        cmp = v.get("versus_local")
+        same = (
+            f"{100 * cmp['agreement']:.2f}% of rows, ids once: {'yes' if cmp['every_id_once'] else 'NO'}"
+            if cmp
+            else "(reference)"
+        )
+        startup = a.get("ray_startup_s")
+        lines.append(
+            f"| {name} | {a['wall_s']} | {a['docs_per_s']} | {a['sentences_per_s']} | {one['wall_s']} | "
+            f"{startup if startup is not None else '-'} | {same} | {a['load_avg_1m'][0]}, {a['load_avg_1m'][1]} |"
+        )
+    lines.append("")
+    return lines
+
+
+def soak_section(r: dict) -> list[str]:
+    statuses = sorted({s for v in r["by_kind_and_status"].values() for s in v})
+    lines = [
+        "## Soak: mixed traffic against a real server",
+        "",
+        f"Command: `{r['command']}`: {r['minutes']} minutes at concurrency {r['concurrency']}, "
+        + ", ".join(f"{int(100 * v)}% {k.replace('_', ' ')}" for k, v in r["mix"].items())
+        + f"; load average (1 min) {r['load_avg_1m']['start']} at the start, {r['load_avg_1m']['end']} at the end.",
+        f"Machine: {describe(r['machine'])}.",
+        "",
+        "| kind | " + " | ".join(statuses) + " |",
+        "|---|" + "---|" * len(statuses),
+    ]
+    for kind, by in r["by_kind_and_status"].items():
+        lines.append(
+            f"| {kind.replace('_', ' ')} | " + " | ".join(str(by.get(s, 0)) for s in statuses) + " |"
+        )
+    rss = r["rss"]
+    p99s = [w["accepted_p99_ms"] for w in r["windows"] if w["accepted_p99_ms"] is not None]
+    lines += [
+        "",
+        f"{r['requests']} requests; unexpected statuses or broken connections: {r['unexpected_count']} "
+        f"(5xx other than 503, or broken: {r['unexpected_5xx_or_broken']}); `framing_shed_total` at the end: "
+        f"{r['shed_total_metric']}. Accepted p99 per 10-second window: {min(p99s):.0f} to {max(p99s):.0f} ms. "
+        f"Server RSS {rss['ready_mb']} MB once ready, {rss['end_mb']} MB at the end ({rss['growth_pct']:+.1f}%, "
+        f"peak {rss['max_mb']} MB).",
+        f"Verdicts: no unexpected status: {'yes' if r['verdict']['no_unexpected_status'] else 'NO'}; RSS growth "
+        f"at most 10%: {'yes' if r['verdict']['rss_growth_at_most_10pct'] else 'NO'}.",
+        "",
+        "![soak: responses per second by status, accepted latency and server RSS over time](soak.png)",
         "",
     ]
     return lines
+
+
+def schemathesis_section(r: dict) -> list[str]:
+    return [
+        "## Schemathesis against the live server",
+        "",
+        f"Command: `{r['command']}`, which runs `{r['schemathesis_command']}` against a real "
+        "`framing serve` (int8) with the repository's `schemathesis.toml`.",
+        f"Machine: {describe(r['machine'])}; load average (1 min) {r['load_avg_1m'][0]} before, "
+        f"{r['load_avg_1m'][1]} after.",
+        "",
+        f"{r['test_cases']} test cases generated, {r['passed']} passed, {r['failed']} failed "
+        f"(exit code {r['exit_code']}) in {r['seconds']} s; the server was "
+        f"{'still serving' if r['server_alive_at_end'] else 'DEAD'} at the end.",
+        "",
+    ]
 
 
 def main() -> None:
@@ -99,7 +192,13 @@ def main() -> None:
         "every figure below was measured, in the runs named.",
         "",
     ]
-    for name, section in (("scoring.json", scoring_section), ("load.json", load_section)):
+    for name, section in (
+        ("scoring.json", scoring_section),
+        ("load.json", load_section),
+        ("ray_scoring.json", ray_section),
+        ("soak.json", soak_section),
+        ("schemathesis.json", schemathesis_section),
+    ):
         path = results / name
         if path.is_file():
             out += section(json.loads(path.read_text()))

@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.model_metrics = ModelMetrics.load(settings.model)
         app.state.scorer = scorer
-        app.state.batcher = Batcher(scorer, metrics, settings.batch_wait_ms, settings.queue_batch_tokens)
+        app.state.batcher = Batcher(
+            scorer, metrics, settings.batch_wait_ms, settings.queue_batch_tokens, settings.queue_max_tokens
+        )
         # Warm-up at every call shape, on the threads that serve requests (Scorer.warm_up), so the
         # first requests do not pay for kernel selection and memory is grown now, not while serving.
         await asyncio.to_thread(app.state.batcher.wait_ready)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import threading
 import time
@@ -32,11 +33,32 @@ class _Job:
     enqueued: float = field(default_factory=time.perf_counter)
 
 
+class Overloaded(Exception):
+    """The queue holds as much work as it may: the request is refused at once (503)."""
+
+    def __init__(self, retry_after: int, queued_tokens: int) -> None:
+        super().__init__(f"{queued_tokens} tokens queued")
+        self.retry_after, self.queued_tokens = retry_after, queued_tokens
+
+
 class Batcher:
-    def __init__(self, scorer: Scorer, metrics: Metrics, max_wait_ms: float, max_tokens: int) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        metrics: Metrics,
+        max_wait_ms: float,
+        max_tokens: int,
+        max_queued_tokens: int = 0,
+    ) -> None:
         self.scorer, self.metrics = scorer, metrics
         self.max_wait = max_wait_ms / 1000
         self.max_tokens = max_tokens
+        # Backpressure: the tokens of the requests accepted and not yet answered are bounded, so an
+        # accepted request waits at most about max_queued_tokens / throughput. 0: no bound.
+        self.max_queued = max_queued_tokens
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._rate: float | None = None  # tokens per second, a moving average over batches
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._warmed = threading.Event()
         self._warm_error: BaseException | None = None
@@ -49,13 +71,37 @@ class Batcher:
         if self._warm_error is not None:
             raise self._warm_error
 
+    def retry_after(self) -> int:
+        """Seconds until the queued work is likely done, by the measured throughput (1 to 60)."""
+        rate = self._rate or self.max_queued / 2 or 1.0
+        return max(1, min(60, math.ceil(self._queued / rate)))
+
+    def _admit(self, tokens: int) -> None:
+        with self._lock:
+            # A request that finds nothing queued is always taken, however large: else it never would be.
+            if self.max_queued and self._queued and self._queued + tokens > self.max_queued:
+                raise Overloaded(self.retry_after(), self._queued)
+            self._queued += tokens
+            self.metrics.queued_tokens.set(self._queued)
+
+    def _release(self, tokens: int) -> None:
+        with self._lock:
+            self._queued -= tokens
+            self.metrics.queued_tokens.set(self._queued)
+
     async def score(self, texts: list[str], thresholds: Thresholds | None) -> list[DocumentResult]:
+        """Score `texts` in the next batch; raises Overloaded at once when the queue is full."""
         self.scorer.check_thresholds(thresholds)
-        loop = asyncio.get_running_loop()
-        spans = [split_sentences(t) for t in texts]
-        # ~4 characters a token in English news: good enough for a batch budget.
-        tokens = sum(len(s.text) for doc in spans for s in doc) // 4 + 1
-        job = _Job(spans, thresholds, loop.create_future(), loop, tokens)
+        # ~4 characters a token in English news: good enough for a batch budget and the bound.
+        tokens = sum(len(t) for t in texts) // 4 + 1
+        self._admit(tokens)  # before any work is spent on the request
+        try:
+            loop = asyncio.get_running_loop()
+            spans = [split_sentences(t) for t in texts]
+            job = _Job(spans, thresholds, loop.create_future(), loop, tokens)
+        except BaseException:
+            self._release(tokens)
+            raise
         self._queue.put(job)
         return await job.future
 
@@ -99,6 +145,7 @@ class Batcher:
             if first is None:
                 break
             jobs, stop = self._collect(first)
+            started = time.perf_counter()
             try:
                 per_job = [model_inputs(job.spans) for job in jobs]
                 flat = [text for texts, _ in per_job for text in texts]
@@ -113,10 +160,14 @@ class Batcher:
                     )
                     k += n
                     job.loop.call_soon_threadsafe(_resolve, job.future, docs, None)
+                rate = sum(job.tokens for job in jobs) / max(time.perf_counter() - started, 1e-3)
+                self._rate = rate if self._rate is None else 0.8 * self._rate + 0.2 * rate
             except Exception as e:  # noqa: BLE001 - handed to every waiting request
                 log.exception("inference failed")
                 for job in jobs:
                     job.loop.call_soon_threadsafe(_resolve, job.future, None, e)
+            finally:
+                self._release(sum(job.tokens for job in jobs))
 
 
 def _resolve(future: asyncio.Future, result: object, error: BaseException | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -34,4 +34,14 @@ class Metrics:
         )
         self.labels = Counter(
             "framing_labels_total", "labels emitted", ["head", "label"], registry=self.registry
+        )
+        self.shed = Counter(
+            "framing_shed_total",
+            "requests refused at once with 503 because the queue held FRAMING_QUEUE_MAX_TOKENS",
+            registry=self.registry,
+        )
+        self.queued_tokens = Gauge(
+            "framing_queued_tokens",
+            "approximate tokens of the requests accepted and not yet answered",
+            registry=self.registry,
         )

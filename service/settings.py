@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from framing.model.scorer import DEFAULT_BATCH_TOKENS
 
 ENV_PREFIX = "FRAMING_"
+# About two seconds of work for one 2-core server process: its measured throughput, ~TPUT tokens/s
+# (bench/load.py, docs/service.md "Backpressure"), times two.
+QUEUE_MAX_TOKENS = 64_000
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,14 @@ class Settings(BaseSettings):
         ge=1,
         description="approximate tokens (characters / 4) of the requests merged into one queued batch, "
         "which the scorer then splits into onnxruntime calls",
+    )
+    queue_max_tokens: int = Field(
+        QUEUE_MAX_TOKENS,
+        ge=0,
+        description="approximate tokens (characters / 4) of the requests accepted and not yet answered; "
+        "past it a request is refused at once with 503 and Retry-After (a request that finds the "
+        "queue empty is always taken); the default is about two seconds of work on a 2-core host "
+        "(docs/service.md); 0: no bound",
     )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

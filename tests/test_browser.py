@@ -129,3 +129,23 @@ def test_empty_text_shows_the_api_error(page):
     assert "invalid request" in error.inner_text()
     assert page.locator(".sentence").count() == 0
     assert page.locator("#results").is_hidden()
+
+
+def test_shed_request_says_when_to_retry(page):
+    """A 503 with Retry-After (the queue is full, docs/service.md "Backpressure") reads as busy."""
+    body = {
+        "error": "the service is busy (90000 tokens queued); retry in 7 s",
+        "detail": None,
+        "request_id": "x",
+    }
+    page.route(
+        "**/v1/classify",
+        lambda route: route.fulfill(
+            status=503, headers={"Retry-After": "7"}, content_type="application/json", body=json.dumps(body)
+        ),
+    )
+    page.fill("#text", SENTENCES[0])
+    page.click("#submit")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert error.inner_text().strip() == "The service is busy; retry in 7 s."

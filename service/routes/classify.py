@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from framing.service.auth import require_api_key
+from framing.service.batcher import Overloaded
 from framing.service.deps import BatcherDep, MetricsDep, ScorerDep, SettingsDep
 from framing.service.schemas import (
     ClassifyRequest,
@@ -34,6 +35,11 @@ def require_json(request: Request) -> None:
         413: {"model": ErrorResponse},
         415: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        503: {
+            "model": ErrorResponse,
+            "description": "the queue is full (FRAMING_QUEUE_MAX_TOKENS): retry after `Retry-After` seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+        },
     },
     summary="Label every sentence of one or more documents",
 )
@@ -51,6 +57,13 @@ async def classify(
         results = await batcher.score([d.text for d in docs], thresholds)
     except ValueError as e:  # threshold overrides naming unknown heads or labels
         raise HTTPException(422, str(e)) from None
+    except Overloaded as e:  # shed at once: a bounded queue keeps accepted requests' latency bounded
+        metrics.shed.inc()
+        raise HTTPException(
+            503,
+            f"the service is busy ({e.queued_tokens} tokens queued); retry in {e.retry_after} s",
+            headers={"Retry-After": str(e.retry_after)},
+        ) from None
     out = []
     for d, r in zip(docs, results, strict=True):
         metrics.documents.inc()

@@ -132,8 +132,16 @@
 
   async function classifyBatch(batch, signal) {
     const body = { documents: batch.map((r) => ({ text: r.text })), options: { include_sentences: true } };
-    const res = await api("/v1/classify", body, signal);
-    return res.documents;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await api("/v1/classify", body, signal)).documents;
+      } catch (err) {  // the service shed the request (503, Retry-After): wait as it asks, a few times
+        if (!err.retryAfter || attempt >= 10 || signal.aborted) throw err;
+        showError(`${err.message} Retrying in ${err.retryAfter} s (attempt ${attempt} of 10).`);
+        await new Promise((resolve) => setTimeout(resolve, 1000 * err.retryAfter));
+        showError("");
+      }
+    }
   }
 
   async function run() {
