@@ -270,6 +270,38 @@ def _carried(extra: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     return cells
 
 
+def sentence_rows(
+    rec: Record, doc: dict[str, Any] | None, schema: ModelSchema, extras: list[str]
+) -> list[dict[str, Any]]:
+    """The per-sentence rows of one record (CSV and Parquet output): one per sentence, with its
+    offsets, flags, labels per head and a probability per label (none for page furniture); one
+    row for an error record or a document without a sentence."""
+    if rec.error or doc is None:
+        return [{"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line}]
+    carried = _carried(rec.extra, extras)
+    if not doc["sentences"]:  # keep the document ("..." has no sentence): one row without one
+        return [{**carried, "id": rec.id}]
+    rows = []
+    for s in doc["sentences"]:
+        row = {
+            **carried,
+            "id": rec.id,
+            "sentence": s["index"],
+            "start": s["start"],
+            "end": s["end"],
+            "text": s["text"],
+            "content": s["content"],
+            "truncated": s["truncated"],
+            "furniture": s["furniture"],
+        }
+        for h in schema.heads:
+            row[h.name] = s["labels"][h.name]
+            for lab in h.labels:
+                row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
+        rows.append(row)
+    return rows
+
+
 class CsvWriter:
     """One row per sentence; an error record is one row with the error column set.
     Carried-through fields follow as columns (those of the first chunk; later ones in
@@ -287,7 +319,7 @@ class CsvWriter:
         self.columns = ["id", "sentence", "start", "end", "text"]
         self.columns += [h.name for h in schema.heads]
         self.columns += [f"{h.name}.{lab}" for h in schema.heads for lab in h.labels]
-        self.columns += ["content", "truncated", "error", "source", "line"]
+        self.columns += ["content", "truncated", "furniture", "error", "source", "line"]
         self.extras = [c for c in extra_columns if c not in self.columns and c != "extra"]
         self.columns += [*self.extras, "extra"]
         self.w = csv.DictWriter(fh, fieldnames=self.columns)
@@ -298,25 +330,12 @@ class CsvWriter:
         if rec.error or doc is None:
             self.w.writerow({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
             return
-        carried = _carried(rec.extra, self.extras)
-        if not doc["sentences"]:  # keep the document ("..." has no sentence): one row without one
-            self.w.writerow({**carried, "id": rec.id})
-        for s in doc["sentences"]:
-            row = {
-                **carried,
-                "id": rec.id,
-                "sentence": s["index"],
-                "start": s["start"],
-                "end": s["end"],
-                "text": s["text"],
-                "content": int(s["content"]),
-                "truncated": int(s["truncated"]),
-            }
-            for h in self.schema.heads:
-                labels = s["labels"][h.name]
-                row[h.name] = ";".join(labels) if isinstance(labels, list) else labels
-                for lab in h.labels:  # page furniture has no scores: the cells stay empty
-                    row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
+        for row in sentence_rows(rec, doc, self.schema, self.extras):
+            if "sentence" in row:  # CSV cells: 0/1 flags, multi-label sets ";"-joined
+                row["content"], row["truncated"] = int(row["content"]), int(row["truncated"])
+                for h in self.schema.heads:
+                    labels = row[h.name]
+                    row[h.name] = ";".join(labels) if isinstance(labels, list) else labels
             self.w.writerow(row)
 
 
@@ -362,32 +381,7 @@ class ParquetWriter:
             self.flush()
 
     def record_rows(self, rec: Record, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
-        """The rows of one record: one per sentence, or one for an error or an empty document."""
-        rows: list[dict[str, Any]] = []
-        if rec.error or doc is None:
-            rows.append({"id": rec.id, "error": rec.error, "source": rec.source, "line": rec.line})
-        else:
-            carried = _carried(rec.extra, self.extras)
-            if not doc["sentences"]:  # keep the document: one row without a sentence
-                rows.append({**carried, "id": rec.id})
-            for s in doc["sentences"]:
-                row = {
-                    **carried,
-                    "id": rec.id,
-                    "sentence": s["index"],
-                    "start": s["start"],
-                    "end": s["end"],
-                    "text": s["text"],
-                    "content": s["content"],
-                    "truncated": s["truncated"],
-                    "furniture": s["furniture"],
-                }
-                for h in self.schema.heads:
-                    row[h.name] = s["labels"][h.name]
-                    for lab in h.labels:  # page furniture has no scores: null
-                        row[f"{h.name}.{lab}"] = s["scores"].get(h.name, {}).get(lab)
-                rows.append(row)
-        return rows
+        return sentence_rows(rec, doc, self.schema, self.extras)
 
     def flush(self) -> None:
         if self.rows:
