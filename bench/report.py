@@ -102,6 +102,26 @@ def load_section(r: dict) -> list[str]:
     return lines
 
 
+def bounds_section(runs: list[dict]) -> list[str]:
+    """Load runs at other queue bounds (bench/results/load-bound*.json): the latency/shedding trade."""
+    lines = [
+        "### The same load at other queue bounds",
+        "",
+        "| `FRAMING_QUEUE_MAX_TOKENS` | concurrency | requests/s | shed (503) | accepted p50 ms | accepted p99 ms | p99 at 64 / p99 at 8 | load avg (1 min) before, after | command |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: r["queue_max_tokens"]):
+        ratio = r["p99_check"]["p99_64_over_p99_8"] if r.get("p99_check") else "-"
+        for lv in r["levels"]:
+            load = lv["load_avg_1m"]
+            lines.append(
+                f"| {r['queue_max_tokens']} | {lv['concurrency']} | {lv['requests_per_s']:.2f} | {lv['shed']} | "
+                f"{lv['latency_ms_p50']} | {lv['latency_ms_p99']} | {ratio} | {load[0]}, {load[1]} | `{r['command']}` |"
+            )
+    lines.append("")
+    return lines
+
+
 def ray_section(r: dict) -> list[str]:
     lines = [
         "## Batch scoring: local engine against Ray Data",
@@ -228,6 +248,10 @@ def main() -> None:
         path = results / name
         if path.is_file():
             out += section(json.loads(path.read_text()))
+        if name == "load.json" and sorted(results.glob("load-bound*.json")):
+            out += bounds_section(
+                [json.loads(f.read_text()) for f in sorted(results.glob("load-bound*.json"))]
+            )
     text = "\n".join(out)
     target = ROOT / "docs" / "benchmarks.md"
     notes = (

@@ -15,9 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from framing.model.scorer import DEFAULT_BATCH_TOKENS
 
 ENV_PREFIX = "FRAMING_"
-# About two seconds of work for one 2-core server process: its measured throughput, ~TPUT tokens/s
+# About two seconds of work for one 2-core server process: its measured throughput, ~20,000 tokens/s
 # (bench/load.py, docs/service.md "Backpressure"), times two.
-QUEUE_MAX_TOKENS = 64_000
+QUEUE_MAX_TOKENS = 40_000
 
 
 class Settings(BaseSettings):
