@@ -20,9 +20,7 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,15 +32,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.scoring import load_sentences, machine, make_article  # noqa: E402
+from bench.server import served  # noqa: E402
 
 log = logging.getLogger("bench.load")
 MAX_REQUESTS_PER_LEVEL = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def level(url: str, body: dict, concurrency: int, seconds: float) -> dict:
@@ -105,36 +98,13 @@ def main() -> None:
 
     article = make_article(load_sentences(args.corpus, "dev"))
     body = {"text": article}
-    port = free_port()
-    env = {
-        **os.environ,
-        "FRAMING_MODEL": str(args.model),
-        "FRAMING_PORT": str(port),
-        "FRAMING_LOG_LEVEL": "WARNING",
-        **(
-            {"FRAMING_QUEUE_MAX_TOKENS": str(args.queue_max_tokens)}
-            if args.queue_max_tokens is not None
-            else {}
-        ),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "framing", "serve", "--no-build"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit("server never became ready")
+    with served(
+        args.model,
+        {"FRAMING_QUEUE_MAX_TOKENS": str(args.queue_max_tokens)}
+        if args.queue_max_tokens is not None
+        else None,
+        ready_s=120,
+    ) as (base, server):
         proc = psutil.Process(server.pid)
         rss_before = proc.memory_info().rss / 2**20
         levels = []
@@ -144,9 +114,6 @@ def main() -> None:
             result["server_rss_mb_after"] = round(proc.memory_info().rss / 2**20, 1)
             levels.append(result)
         rss_after = proc.memory_info().rss / 2**20
-    finally:
-        server.terminate()
-        server.wait(30)
     by_c = {lv["concurrency"]: lv for lv in levels}
     check = None
     if 8 in by_c and 64 in by_c and by_c[8]["latency_ms_p99"] and by_c[64]["latency_ms_p99"]:

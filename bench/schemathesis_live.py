@@ -14,23 +14,15 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.scoring import machine  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.server import served  # noqa: E402
 
 
 def main() -> None:
@@ -40,31 +32,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/schemathesis.json")
     args = ap.parse_args()
-    port = free_port()
-    env = {
-        **os.environ,
-        "FRAMING_MODEL": str(args.model),
-        "FRAMING_PORT": str(port),
-        "FRAMING_LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "framing", "serve", "--no-build"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit("server never became ready")
+    with served(args.model) as (base, server):
         cmd = [
             str(Path(sys.executable).with_name("schemathesis")),
             "run",
@@ -86,9 +54,6 @@ def main() -> None:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         alive = server.poll() is None
-    finally:
-        server.terminate()
-        server.wait(30)
     out = proc.stdout
     cases = re.search(r"Test cases:\s*(\d+) generated, (\d+) passed(?:, (\d+) failed)?", out)
     summary_at = out.rfind("SUMMARY")

@@ -26,9 +26,7 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -41,16 +39,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.scoring import load_sentences, machine, make_article  # noqa: E402
+from bench.server import served  # noqa: E402
 
 WINDOW = 10.0
 KINDS = [("valid", 0.7), ("invalid_json", 0.1), ("empty", 0.1), ("oversize", 0.1)]
 EXPECTED = {"valid": {200, 503}, "invalid_json": {422}, "empty": {422}, "oversize": {413}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bodies(corpus: Path) -> dict[str, list[bytes]]:
@@ -177,33 +170,7 @@ def main() -> None:
     args = ap.parse_args()
 
     payloads = bodies(args.corpus)
-    port = free_port()
-    env = {
-        **os.environ,
-        "FRAMING_MODEL": str(args.model),
-        "FRAMING_PORT": str(port),
-        "FRAMING_LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "framing", "serve", "--no-build"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit("the server exited")
-            time.sleep(0.2)
-        else:
-            raise SystemExit("server never became ready")
+    with served(args.model) as (base, server):
         proc = psutil.Process(server.pid)
         ready_mb = proc.memory_info().rss / 2**20
         load_start = os.getloadavg()[0]
@@ -216,9 +183,6 @@ def main() -> None:
             if line.startswith("framing_shed_total ")
         ]
         alive = server.poll() is None
-    finally:
-        server.terminate()
-        server.wait(30)
 
     counts = result["counts"]
     by_kind: dict[str, dict[str, int]] = defaultdict(dict)
