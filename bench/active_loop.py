@@ -102,12 +102,17 @@ def write_pool(path: Path, pool: list[dict]) -> Path:
     return path
 
 
-def test_macro_f1(model_dir: Path) -> dict[str, float]:
+def macro_f1(model_dir: Path, split: str = "test") -> dict[str, float]:
+    """Per-head and mean macro-F1 of a model directory on one of its evaluated sets."""
     metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
-    heads = metrics["eval"]["test"]["heads"]
+    heads = metrics["eval"][split]["heads"]
     out = {h: m["macro_f1"] for h, m in heads.items()}
     out["mean"] = round(float(np.mean(list(out.values()))), 4)
     return out
+
+
+def scores(model_dir: Path, evals: dict[str, str]) -> dict[str, dict[str, float]]:
+    return {name: macro_f1(model_dir, name) for name in ["test", *evals]}
 
 
 def plot(results: dict, path: Path) -> None:
@@ -116,20 +121,23 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.axhline(results["start"]["test_macro_f1"]["mean"], color="grey", linestyle="--", label="start model")
-    for strategy in STRATEGIES:
-        budgets = sorted({r["budget"] for r in results["runs"] if r["strategy"] == strategy})
-        scores = [[r["test_macro_f1"]["mean"] for r in results["runs"]
-                   if r["strategy"] == strategy and r["budget"] == b] for b in budgets]  # fmt: skip
-        mean = [float(np.mean(s)) for s in scores]
-        spread = [float(np.std(s)) for s in scores]
-        ax.errorbar(budgets, mean, yerr=spread, marker="o", capsize=3, label=strategy)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("rows labelled (log scale)")
-    ax.set_ylabel("test macro-F1 (mean over heads, int8)")
-    ax.set_title("Rows chosen by framing suggest vs at random")
-    ax.legend(fontsize=8)
+    sets = list(results["start"]["macro_f1"])
+    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4), squeeze=False)
+    for ax, name in zip(axes[0], sets, strict=True):
+        start = results["start"]["macro_f1"][name]["mean"]
+        ax.axhline(start, color="grey", linestyle="--", label="start model")
+        for strategy in STRATEGIES:
+            budgets = sorted({r["budget"] for r in results["runs"] if r["strategy"] == strategy})
+            per_budget = [[r["macro_f1"][name]["mean"] for r in results["runs"]
+                           if r["strategy"] == strategy and r["budget"] == b] for b in budgets]  # fmt: skip
+            mean = [float(np.mean(v)) for v in per_budget]
+            spread = [float(np.std(v)) for v in per_budget]
+            ax.errorbar(budgets, mean, yerr=spread, marker="o", capsize=3, label=strategy)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("rows labelled (log scale)")
+        ax.set_ylabel(f"{name} macro-F1 (mean over heads, int8)")
+        ax.set_title(f"suggest vs random: {name}")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -145,6 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--start-weight", type=float, default=0.5, help="sampling weight of start.csv when retraining"
     )
+    ap.add_argument(
+        "--eval",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.csv",
+        help="also evaluate every model on this labelled CSV (repeatable)",
+    )
     ap.add_argument("--quick", action="store_true", help="budgets 4 8, one seed, 2 epochs: a smoke run")
     args, extra = ap.parse_known_args(argv)
     overrides = parse_override_args(extra)
@@ -152,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         args.budgets, args.seeds = [4, 8], args.seeds[:1]
         overrides = {"train.epochs": "2", "export.min_int8_agreement": "0", **overrides}
     config = load_config(args.config, overrides)
+    evals = dict(e.split("=", 1) for e in args.eval)
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.out / "work"
     work.mkdir(exist_ok=True)
@@ -172,16 +188,19 @@ def main(argv: list[str] | None = None) -> None:
     gold = {r["id"]: r for r in pool}
     print(f"start {len(start_rows)} rows, pool {len(pool)}, dev {len(rows['dev'])}, test {len(rows['test'])}")
 
-    start_model = train(config, work / "start", data=[str(start_csv)])
+    start_model = work / "start"
+    # Runs already in `work` (an interrupted simulation) are read back, not trained again.
+    if not (start_model / "metrics.json").exists():
+        train(config, start_model, data=[str(start_csv)], extra_eval=evals)
     results: dict = {
         "config": str(args.config),
         "overrides": overrides,
-        "start": {"rows": len(start_rows), "test_macro_f1": test_macro_f1(start_model)},
+        "start": {"rows": len(start_rows), "macro_f1": scores(start_model, evals)},
         "pool": len(pool),
         "start_weight": args.start_weight,
         "runs": [],
     }
-    print(f"start model: test macro-F1 {results['start']['test_macro_f1']}")
+    print(f"start model: macro-F1 {results['start']['macro_f1']}")
     for seed in args.seeds:
         for budget in args.budgets:
             for strategy in STRATEGIES:
@@ -190,18 +209,22 @@ def main(argv: list[str] | None = None) -> None:
                 labelled = [gold[r["source_id"]] for r in chosen]
                 round_csv = write_csv(work / f"round-{strategy}-{budget}-{seed}.csv", labelled, config)
                 out = work / f"model-{strategy}-{budget}-{seed}"
-                cfg = load_config(args.config, {**overrides, "train.seed": str(seed)})
-                train(cfg, out, data=[str(round_csv), f"{start_csv}:{args.start_weight}"], init=start_model)
+                if not (out / "metrics.json").exists():
+                    cfg = load_config(args.config, {**overrides, "train.seed": str(seed)})
+                    data = [str(round_csv), f"{start_csv}:{args.start_weight}"]
+                    train(cfg, out, data=data, extra_eval=evals, init=start_model)
                 run = {
                     "seed": seed,
                     "budget": budget,
                     "strategy": strategy,
                     "chosen": len(labelled),
                     "mean_uncertainty": stats.mean_uncertainty_chosen,
-                    "test_macro_f1": test_macro_f1(out),
+                    "macro_f1": scores(out, evals),
                 }
                 results["runs"].append(run)
                 print(json.dumps(run))
+                # Written after every run, so a stopped simulation still leaves its results.
+                (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     results["seconds"] = round(time.perf_counter() - started, 1)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results, args.out / "active_loop.png")

@@ -9,7 +9,9 @@ Reports throughput (requests and estimated tokens, characters / 4, per second), 
 p50/p99 of the accepted requests, errors, requests shed (503 with Retry-After: the client
 waits as asked, at most 5 s, then sends again), the load average, and the server's RSS once
 it is ready (its warm-up done) and after each level. With 8 and 64 among the levels it checks
-that the accepted p99 at 64 is at most twice the one at 8.
+that the accepted p99 at 64 is at most twice the one at 8. `--burst 128` then sends 128
+requests at once, each once (no retry), and reports how many were served and shed and the
+slowest answer: a burst is partly served, partly shed, and never answered after 30 s.
 Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
@@ -84,6 +86,31 @@ async def level(url: str, body: dict, concurrency: int, seconds: float) -> dict:
     }
 
 
+async def burst(url: str, body: dict, n: int) -> dict:
+    """`n` requests at the same moment, each sent once: how many are served, shed, and how late."""
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def one() -> tuple[int, float]:
+            t = time.perf_counter()
+            try:
+                status = (await client.post(url, json=body)).status_code
+            except httpx.HTTPError:
+                status = 0
+            return status, time.perf_counter() - t
+
+        answers = await asyncio.gather(*(one() for _ in range(n)))
+    served_s = [s for status, s in answers if status == 200]
+    return {
+        "requests": n,
+        "served": len(served_s),
+        "shed": sum(status == 503 for status, _ in answers),
+        "other": sum(status not in (200, 503) for status, _ in answers),
+        "slowest_served_ms": round(1000 * max(served_s), 1) if served_s else None,
+        "slowest_any_ms": round(1000 * max(s for _, s in answers), 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models/default")
@@ -91,6 +118,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--levels", default="1,8,32,64")
     ap.add_argument("--queue-max-tokens", type=int, help="the server's bound (default: its default)")
+    ap.add_argument("--burst", type=int, default=0, help="then send this many requests at once (0: none)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -113,6 +141,7 @@ def main() -> None:
             # RSS after each level shows whether memory settles or keeps growing.
             result["server_rss_mb_after"] = round(proc.memory_info().rss / 2**20, 1)
             levels.append(result)
+        burst_result = asyncio.run(burst(f"{base}/v1/classify", body, args.burst)) if args.burst else None
         rss_after = proc.memory_info().rss / 2**20
     by_c = {lv["concurrency"]: lv for lv in levels}
     check = None
@@ -131,6 +160,7 @@ def main() -> None:
         else Settings.model_fields["queue_max_tokens"].default,
         "levels": levels,
         "p99_check": check,
+        "burst": burst_result,
         "server_rss_mb": {
             "before": round(rss_before, 1),
             "after": round(rss_after, 1),
@@ -153,6 +183,8 @@ def main() -> None:
         )
     if check:
         log.info("accepted p99 at 64 / at 8: %s", check)
+    if burst_result:
+        log.info("burst: %s", burst_result)
     log.info("server RSS %s", report["server_rss_mb"])
 
 

@@ -15,9 +15,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from framing.model.scorer import DEFAULT_BATCH_TOKENS
 
 ENV_PREFIX = "FRAMING_"
-# About two seconds of work for one 2-core server process: its measured throughput, ~20,000 tokens/s
-# (bench/load.py, docs/service.md "Backpressure"), times two.
-QUEUE_MAX_TOKENS = 40_000
+# About 0.8 s of queued work for one 2-core server process (its measured throughput is ~20,000
+# tokens/s): with the batch in hand, an accepted request's tail stays within twice the one at
+# concurrency 8, which this bound never sheds (docs/service.md "Backpressure").
+QUEUE_MAX_TOKENS = 16_000
 
 
 class Settings(BaseSettings):
@@ -58,8 +59,8 @@ class Settings(BaseSettings):
         ge=0,
         description="approximate tokens (characters / 4) of the requests accepted and not yet answered; "
         "past it a request is refused at once with 503 and Retry-After (a request that finds the "
-        "queue empty is always taken); the default is about two seconds of work on a 2-core host "
-        "(docs/service.md); 0: no bound",
+        "queue empty is always taken); the default is about 0.8 s of queued work on a 2-core host, "
+        "1.5 s with the batch in hand (docs/service.md); 0: no bound",
     )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -232,3 +232,22 @@ def test_retrain_replaces_the_model_when_it_succeeds(model_dir, tiny_config_path
     )
     assert json.loads((model_dir / "metrics.json").read_text())["model_version"] != old
     assert [p.name for p in model_dir.parent.iterdir()] == [model_dir.name]
+
+
+@pytest.mark.parametrize("multi", [True, False])
+def test_label_smoothing_keeps_a_loss_on_confident_right_answers(multi):
+    import torch
+
+    from framing.model.schema import HeadSpec
+    from framing.training.modeling import head_loss, target_tensor
+
+    labels = ["a", "b", "c"]
+    head = HeadSpec(name="h", type="multi_label" if multi else "single_label", column="h", labels=labels)
+    y = np.array([[1, 0, 0], [0, 1, 0]]) if multi else np.array([0, 1])
+    # Confident and right: a huge margin toward the gold labels.
+    gold = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
+    logits = 30 * (2 * gold - 1)
+    plain = head_loss(head, y, class_weights=False)(logits, target_tensor(head, y))
+    smoothed = head_loss(head, y, class_weights=False, label_smoothing=0.1)(logits, target_tensor(head, y))
+    assert float(plain) < 1e-6
+    assert float(smoothed) > 0.1  # the smoothed target is not met by ever larger logits

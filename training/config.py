@@ -56,6 +56,9 @@ class TrainConfig(_Strict):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     patience: int = Field(default=2, ge=1)
     class_weights: bool = True
+    # Share of each target moved off the gold label (to the other classes, or toward 0.5 for
+    # independent labels): a guard against over-confident fits to tidy text.
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests

@@ -16,19 +16,31 @@ from framing.model.schema import HeadSpec
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, dim=-1)}
 
 
-def head_loss(head: HeadSpec, y: np.ndarray, class_weights: bool = True) -> nn.Module:
+class SmoothedBCE(nn.BCEWithLogitsLoss):
+    """BCE against targets pulled `smoothing / 2` toward 0.5 (0 and 1 become eps/2 and 1 - eps/2)."""
+
+    def __init__(self, smoothing: float, pos_weight: torch.Tensor | None = None) -> None:
+        super().__init__(pos_weight=pos_weight)
+        self.smoothing = smoothing
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return super().forward(logits, target * (1 - self.smoothing) + self.smoothing / 2)
+
+
+def head_loss(
+    head: HeadSpec, y: np.ndarray, class_weights: bool = True, label_smoothing: float = 0.0
+) -> nn.Module:
     """The head's training loss on its targets `y` (HeadSpec.target): BCE for independent
-    labels, cross-entropy for one choice; weighted against imbalance."""
+    labels, cross-entropy for one choice; weighted against imbalance, optionally smoothed."""
     if head.activation == "sigmoid":
         pos = y.sum(0)
         # sqrt of neg/pos: lifts rare labels without swamping precision.
         w = np.sqrt((len(y) - pos) / np.maximum(pos, 1)) if class_weights else None
-        return nn.BCEWithLogitsLoss(
-            pos_weight=torch.tensor(w, dtype=torch.float32) if w is not None else None
-        )
+        return SmoothedBCE(label_smoothing, torch.tensor(w, dtype=torch.float32) if w is not None else None)
     counts = np.bincount(y, minlength=len(head.labels))
     w = len(y) / (len(head.labels) * np.maximum(counts, 1)) if class_weights else None
-    return nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32) if w is not None else None)
+    weight = torch.tensor(w, dtype=torch.float32) if w is not None else None
+    return nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
 
 
 def target_tensor(head: HeadSpec, y: np.ndarray) -> torch.Tensor:

@@ -71,8 +71,9 @@ def seed_everything(seed: int) -> None:
 
 
 def loss_functions(config: Config, train: Dataset) -> dict[str, torch.nn.Module]:
+    t = config.train
     return {
-        h.name: head_loss(h, np.array(list(train[target_column(h.name)])), config.train.class_weights)
+        h.name: head_loss(h, np.array(list(train[target_column(h.name)])), t.class_weights, t.label_smoothing)
         for h in config.heads
     }
 
