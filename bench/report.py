@@ -98,6 +98,12 @@ def load_section(r: dict) -> list[str]:
             f"Accepted p99 at concurrency 64 over the one at 8: {c['p99_64_over_p99_8']}x "
             f"({'within' if c['at_most_2x'] else 'over'} the 2x target)."
         )
+    if r.get("burst"):
+        b = r["burst"]
+        lines.append(
+            f"Burst: {b['requests']} requests sent at once, each once: {b['served']} served, {b['shed']} shed "
+            f"(503), {b['other']} other; the slowest answer came after {b['slowest_any_ms']} ms."
+        )
     lines.append("")
     return lines
 
