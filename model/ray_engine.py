@@ -319,6 +319,10 @@ def score_on_ray(inputs: list[Path], output: Path, opts: ScoreOptions, ray_opts:
     opts = replace(opts, model_dir=Path(opts.model_dir).resolve(), workers=1, resume=False)
     out = str(output.resolve())
     owned = _start(ray, ray_opts)
+    # The DataContext is process-wide: set for this run, put back after (a caller's own
+    # Ray Data work in the same process keeps its settings).
+    ctx = ray.data.DataContext.get_current()
+    saved = (ctx.target_max_block_size, ctx.enable_progress_bars)
     try:
         plan = ray.get(
             ray.remote(num_cpus=0)(_plan).remote(
@@ -341,7 +345,6 @@ def score_on_ray(inputs: list[Path], output: Path, opts: ScoreOptions, ray_opts:
             "Ray: %d CPUs, %d actors x %d threads, %d input files", cpus, actors, threads, len(plan["units"])
         )
 
-        ctx = ray.data.DataContext.get_current()
         ctx.target_max_block_size = ray_opts.block_bytes
         ctx.enable_progress_bars = opts.progress
         units = ray.data.from_items(plan["units"]) if plan["units"] else None
@@ -373,6 +376,7 @@ def score_on_ray(inputs: list[Path], output: Path, opts: ScoreOptions, ray_opts:
         meta = {**plan["meta"], "complete": True, "records": stats.documents, "shards": stats.shards}
         ray.get(ray.remote(num_cpus=0)(_write_meta).remote(out, meta))
     finally:
+        ctx.target_max_block_size, ctx.enable_progress_bars = saved
         if owned:
             ray.shutdown()
     stats.seconds = time.perf_counter() - started

@@ -85,9 +85,14 @@ def test_ray_matches_the_local_run(local_ray, served_model_dir, inputs, tmp_path
 
     local = tmp_path / "local.parquet"
     local_stats = score_files(inputs, local, _opts(served_model_dir))
+    import ray
+
+    block = ray.data.DataContext.get_current().target_max_block_size
     out = tmp_path / "ray-out"
-    stats = score_on_ray(inputs, out, _opts(served_model_dir), RayOptions(actors=2))
+    stats = score_on_ray(inputs, out, _opts(served_model_dir), RayOptions(actors=2, block_bytes=1 << 20))
     assert (stats.actors, stats.threads) == (2, 1)
+    # The process-wide Ray Data settings are the caller's again.
+    assert ray.data.DataContext.get_current().target_max_block_size == block
     assert (stats.documents, stats.sentences, stats.errors) == (
         local_stats.documents,
         local_stats.sentences,
