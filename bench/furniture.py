@@ -5,7 +5,10 @@
 Two hand-written sets: data/furniture-eval.csv (furniture and hard content lines, written
 for this) and the furniture and content rows of data/articles.csv. The rules were written
 while reading furniture-eval.csv and articles a1, a3 and a4, so those are reported apart
-from articles a2, a5, a6 and a7, which no rule was written from.
+from articles a2, a5, a6 and a7, which no rule was written from. Articles a8-a16 (other page
+kinds: NGO reports, business news, live blogs, commentary) were written after the first rules
+and held out for one run (recall 0.824, precision 1.000); the rules were then extended from
+their misses (author notes, disclaimers, live-blog buttons), so they are reported as seen.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from framing.model.furniture import furniture_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVELOPMENT_BATCHES = ("a1-", "a3-", "a4-")
+HELD_OUT_BATCHES = ("a2-", "a5-", "a6-", "a7-")
 log = logging.getLogger("bench.furniture")
 
 
@@ -50,13 +54,17 @@ def main() -> None:
     with (ROOT / "data/articles.csv").open(newline="", encoding="utf-8") as fh:
         articles = list(csv.DictReader(fh))
     seen = [(r["text"], r["content"] == "0") for r in articles if r["doc"].startswith(DEVELOPMENT_BATCHES)]
-    unseen = [
-        (r["text"], r["content"] == "0") for r in articles if not r["doc"].startswith(DEVELOPMENT_BATCHES)
+    unseen = [(r["text"], r["content"] == "0") for r in articles if r["doc"].startswith(HELD_OUT_BATCHES)]
+    later = [
+        (r["text"], r["content"] == "0")
+        for r in articles
+        if not r["doc"].startswith(DEVELOPMENT_BATCHES + HELD_OUT_BATCHES)
     ]
     results = {
         "furniture-eval.csv (rules written from it)": scores(lines),
         "articles a1, a3, a4 (rules written from them)": scores(seen),
         "articles a2, a5, a6, a7 (held out)": scores(unseen),
+        "articles a8-a16 (rules extended from them)": scores(later),
     }
     for name, r in results.items():
         log.info("%-48s %s", name, r)

@@ -29,7 +29,7 @@ _UI_WORDS = set(
     podcast podcasts multimedia infographics archive columns blogs blog lifestyle science tech
     technology economy markets weather tv radio defense defence full cancel leave download pdf cite
     view this article gift continue reading click here scroll with below editors editor's editors'
-    picks recommended for you may also font size ukraine russia war
+    picks recommended for you may also font size ukraine russia war key events only commentary column
     english русский українська deutsch français español polski italiano k
     """.split()
 )
@@ -74,6 +74,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         # By Helen Marsh in Kyiv and Peter Lund in Washington
         rf"|^[Bb]y\s+(?:[{_CAP}][\w'’.-]+\s+){{1,4}}(?:in|from)\s+[{_CAP}][^.!?]{{0,80}}$"
         r"|^[Ff]rom our (?:\w+ )?correspondents? in\b"
+        r"|^[Bb]y (?:our|the)? ?(?:[\w-]+ ){0,4}(?:staff|correspondents?|desk|team)$"
         rf"|^(?:[Aa]uthors?|[Ww]riter|[Rr]eporter|[Cc]orrespondent|[Ee]ditor)\s*:\s*[{_CAP}][^.!?]{{0,60}}$"
         # Name Surname, Kyiv Bureau Chief | Name Surname Senior Fellow, Eurasia Program
         rf"|^[{_CAP}][\w'’-]+(?:\s+[{_CAP}][\w'’-]+){{1,2}},?\s+(?:[{_CAP}][\w-]*\s+){{0,3}}"
@@ -125,7 +126,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"|\bplease donate\b|\bdonate (?:now|from|today)\b|\bsupport(?:ing)? us\b|\bon patreon\b"
         r"|\byour support (?:keeps|helps|allows|makes)\b|\bhelp us keep (?:reporting|going)\b"
         r"|^donate\b|^become a\b.{0,40}\bmember\b|\breader-funded\b|\bkeep (?:us|our newsroom) independent\b"
-        r"|^support independent\b"
+        r"|^support independent\b|^share this (?:update|article|story|page|post|report)\b"
+        r"|^subscribe (?:to our|for)\b"
+        r"|^support (?:our|the [\w' ’]{2,40}?'s?) (?:[\w-]+ )?(?:reporting|journalism|work|clinics?)\b"
         r"|^(?:follow|subscribe to|read)\b.{1,40}\bon (?:twitter|facebook|telegram|vk|vkontakte|"
         r"odnoklassniki|whatsapp|instagram|youtube|x|dzen|tiktok|threads|bluesky)\b",
         re.I,
@@ -165,8 +168,26 @@ _RULES: dict[str, re.Pattern[str]] = {
         r".{0,80}\bforeign agent"
         r"|^audio version\b|^like this:|\blike loading\b"
         r"|\b(?:reflects|are) the (?:personal )?(?:analysis|views?|opinions?) of (?:its|the) authors?\b"
-        r"|\btakes no institutional positions?\b|\bopinions in this \w+ belong to\b",
+        r"|\btakes no institutional positions?\b|\bopinions in this \w+ belong to\b"
+        r"|\bviews expressed (?:here |in this \w+ )?are (?:his|her|their|my) own\b"
+        r"|\b(?:reflects?|represents?) the views of (?:its|their|the) authors?\b"
+        r"|\bsole responsibility of (?:its|their|the) authors?\b"
+        r"|\bdoes not (?:represent|reflect) an? institutional (?:position|view)\b"
+        r"|\bhas been edited for (?:length|clarity)\b|\bwill be updated as (?:events|the story) develops?\b"
+        r"|^for (?:media|press) (?:enquiries|inquiries)\b|\bnot investment advice\b"
+        r"|^market data (?:is |are )?delayed\b|^all news on the topic\s*:",
         re.I,
+    ),
+    # The note on who wrote an opinion piece: "Helena Marsh writes about foreign affairs.",
+    # "The author is a political commentator.", "Jane Doe is a senior fellow at ...". A person
+    # in the news "is a journalist" too, so only the forms author notes take count.
+    "author_note": re.compile(
+        r"^the (?:author|writer)s? (?:is|are) an? \b[^.!?]{0,120}\.?$"
+        rf"|^(?:[{_CAP}][\w'’.-]+\s+){{1,3}}[{_CAP}][\w'’-]+ (?:"
+        r"writes (?:about|on) (?!.*\b(?:that|said|says)\b)[\w ,&-]{3,60}"
+        r"|is an? (?:[\w-]+ ){0,3}(?:fellow|contributing editor|former diplomat who writes)\b[^.!?]{0,100}"
+        r"|is an? [\w-]+-based (?:[\w-]+ ){0,2}(?:writer|commentator|columnist|analyst)\b[^.!?]{0,100}"
+        r"|is an? contributing (?:editor|writer) (?:at|to|for)\b[^.!?]{0,60})\.?$"
     ),
 }
 

@@ -30,6 +30,12 @@ EVAL = Path(__file__).resolve().parents[1] / "data" / "furniture-eval.csv"
         ("Facebook Twitter Telegram Email", "navigation"),
         ("Reply", "navigation"),
         ("Back to top", "navigation"),
+        ("Show key events only", "navigation"),
+        ("Share this update", "promo"),
+        ("By our defence staff", "byline"),
+        ("The views expressed are her own.", "notice"),
+        ("Tom Ashdown is a former diplomat who writes on European security.", "author_note"),
+        ("Maria Novak is a Warsaw-based writer on international affairs.", "author_note"),
     ],
 )
 def test_furniture_lines_are_recognised(line, kind):
@@ -47,6 +53,9 @@ def test_furniture_lines_are_recognised(line, kind):
         "Kyiv said it would reply to the proposal by Friday.",
         "The talks ended at 6 p.m. without a joint statement.",
         "Zelensky: no elections while the war goes on",
+        "Andriy Yermak is a former film producer who now runs the presidential office.",
+        "Peskov writes on Telegram that the talks will resume next week.",
+        "By the end of the week, the staff had left the embassy.",
     ],
 )
 def test_content_lines_are_kept(line):
