@@ -48,7 +48,7 @@ class BaseModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(default=4, ge=1)
+    epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     lr: float = Field(default=5e-5, gt=0)
     head_lr: float = Field(default=1e-3, gt=0)
