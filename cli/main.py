@@ -649,6 +649,7 @@ def serve(
         "port": settings.port,
         "log_config": None,
         "timeout_graceful_shutdown": settings.drain_seconds,
+        "timeout_keep_alive": settings.keep_alive_seconds,
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)

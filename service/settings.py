@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         default_factory=list, description="comma-separated allowed CORS origins"
     )
     drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight requests may finish")
+    keep_alive_seconds: int = Field(
+        15,
+        ge=1,
+        description="how long an idle keep-alive connection stays open; longer than clients' own "
+        "idle expiry (httpx: 5 s), so a client never sends on a connection the server is closing",
+    )
     log_level: str = Field("INFO", description="logging level; logs are JSON lines with the request id")
 
     @field_validator("api_keys", "cors_origins", mode="before")

@@ -83,6 +83,8 @@ def test_flag_beats_variable_beats_default(served, fake_model):
     assert settings.batch_size == 64 and options["host"] == "127.0.0.1"  # defaults
     assert (settings.precision, settings.queue_batch_tokens, settings.model) == ("fp32", 5, fake_model)
     assert options["timeout_graceful_shutdown"] == settings.drain_seconds == 30
+    # Idle keep-alive outlives httpx's 5-second pool expiry: no request lands on a closing socket.
+    assert options["timeout_keep_alive"] == settings.keep_alive_seconds == 15
 
 
 def test_several_workers_get_the_resolved_settings(served, fake_model):
