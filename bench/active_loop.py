@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--seeds", type=int, nargs="+", default=[13, 1, 2])
     ap.add_argument(
+        "--split-seed", type=int, default=13, help="seed of the start/pool split and the start model"
+    )
+    ap.add_argument(
         "--start-weight", type=float, default=0.5, help="sampling weight of start.csv when retraining"
     )
     ap.add_argument(
@@ -177,7 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     for split, part in rows.items():
         for i, r in enumerate(part):
             r["id"] = f"{split}-{i}"
-    start_rows, pool = split_start(rows["train"], config, args.start, args.seeds[0])
+    # The split does not follow --seeds, so runs of one seed each (several processes sharing
+    # the work folder) all start from the same start model.
+    start_rows, pool = split_start(rows["train"], config, args.start, args.split_seed)
     start_csv = write_csv(
         work / "start.csv",
         [{**r, "split": "train"} for r in start_rows]
