@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME=FILE.csv",
         help="also evaluate every model on this labelled CSV (repeatable)",
     )
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: collect the runs already in the work folder (others are listed as missing)",
+    )
     ap.add_argument("--quick", action="store_true", help="budgets 4 8, one seed, 2 epochs: a smoke run")
     args, extra = ap.parse_known_args(argv)
     overrides = parse_override_args(extra)
@@ -204,16 +209,24 @@ def main(argv: list[str] | None = None) -> None:
         "pool": len(pool),
         "start_weight": args.start_weight,
         "runs": [],
+        "missing": [],
     }
     print(f"start model: macro-F1 {results['start']['macro_f1']}")
     for seed in args.seeds:
         for budget in args.budgets:
             for strategy in STRATEGIES:
+                out = work / f"model-{strategy}-{budget}-{seed}"
+                if args.report_only:
+                    if not (out / "metrics.json").exists():
+                        results["missing"].append({"seed": seed, "budget": budget, "strategy": strategy})
+                        continue
+                    cell = {"seed": seed, "budget": budget, "strategy": strategy}
+                    results["runs"].append({**cell, "macro_f1": scores(out, evals)})
+                    continue
                 opts = SuggestOptions(n=budget, seed=seed, strategy=strategy, min_words=1, split=False)  # type: ignore[arg-type]
                 chosen, _, stats = suggest([pool_jsonl], start_model, opts)
                 labelled = [gold[r["source_id"]] for r in chosen]
                 round_csv = write_csv(work / f"round-{strategy}-{budget}-{seed}.csv", labelled, config)
-                out = work / f"model-{strategy}-{budget}-{seed}"
                 if not (out / "metrics.json").exists():
                     cfg = load_config(args.config, {**overrides, "train.seed": str(seed)})
                     data = [str(round_csv), f"{start_csv}:{args.start_weight}"]
