@@ -251,3 +251,28 @@ def test_label_smoothing_keeps_a_loss_on_confident_right_answers(multi):
     smoothed = head_loss(head, y, class_weights=False, label_smoothing=0.1)(logits, target_tensor(head, y))
     assert float(plain) < 1e-6
     assert float(smoothed) > 0.1  # the smoothed target is not met by ever larger logits
+
+
+def test_linear_probe_moves_the_heads_and_leaves_the_encoder(tiny_config_path, tiny_base):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from framing.model.tokenize import SentenceTokenizer
+    from framing.training.config import load_config
+    from framing.training.data import load_splits
+    from framing.training.modeling import MultiHeadClassifier
+    from framing.training.trainer import linear_probe, loss_functions
+
+    config = load_config(tiny_config_path, {"train.probe_epochs": "1", "train.max_steps": "3"})
+    train = load_splits(config)["train"]
+    hf = AutoTokenizer.from_pretrained(tiny_base)
+    tokenizer = SentenceTokenizer(hf.backend_tokenizer, config.model.max_length)
+    torch.manual_seed(0)
+    model = MultiHeadClassifier(AutoModel.from_pretrained(tiny_base), config.heads)
+    encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    heads_before = {k: v.clone() for k, v in model.heads.state_dict().items()}
+    linear_probe(model, train, tokenizer, config, loss_functions(config, train))
+    assert all(torch.equal(v, encoder_before[k]) for k, v in model.encoder.state_dict().items())
+    assert any(not torch.equal(v, heads_before[k]) for k, v in model.heads.state_dict().items())
+    # The fine-tuning that follows trains the encoder again.
+    assert all(p.requires_grad for p in model.encoder.parameters())

@@ -286,12 +286,16 @@ def fit(config: Config, splits: DatasetDict, parent: dict[str, Any] | None = Non
         model.temperatures = None  # trained on raw logits; calibrated again after training
         model.dropout.p = config.model.dropout
     losses = loss_functions(config, train_ds)
+    probed = parent is None and tc.probe_epochs > 0
+    if probed:
+        linear_probe(model, train_ds, tokenizer, config, losses)
     # Fresh heads learn faster than the pretrained encoder should move; heads carried over
-    # from `--init` are not fresh, and move at the encoder's rate.
+    # from `--init` or from the probe are not fresh, and move at the encoder's rate.
+    fresh_heads = parent is None and not probed
     optimizer = torch.optim.AdamW(
         [
             {"params": model.encoder.parameters(), "lr": tc.lr},
-            {"params": model.heads.parameters(), "lr": tc.head_lr if parent is None else tc.lr},
+            {"params": model.heads.parameters(), "lr": tc.head_lr if fresh_heads else tc.lr},
         ],
         weight_decay=tc.weight_decay,
     )
@@ -566,6 +570,36 @@ def evaluate_model(
     for name, m in results.items():
         plot_metrics(m, folder / f"metrics_{name}.png", f"{name} (int8)")
     return results
+
+
+def linear_probe(
+    model: MultiHeadClassifier,
+    train_ds: Dataset,
+    tokenizer: SentenceTokenizer,
+    config: Config,
+    losses: dict[str, torch.nn.Module],
+) -> None:
+    """The LP of LP-FT: `train.probe_epochs` passes in which only the heads learn (at
+    `head_lr`) on the frozen encoder, which runs in eval mode so its features stay fixed."""
+    tc = config.train
+    model.encoder.requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.heads.parameters(), lr=tc.head_lr, weight_decay=tc.weight_decay)
+    model.train()
+    model.encoder.eval()
+    for epoch in range(tc.probe_epochs):
+        seed = tc.seed - 1 - epoch  # other draws than the fine-tuning epochs (seed + 1, ...)
+        for step, (ids, mask, targets) in enumerate(
+            batches(train_ds, tokenizer, config, shuffle=True, seed=seed, rows=sampled_rows(train_ds, seed))
+        ):
+            logits = model(ids, mask)
+            loss = sum(losses[name](logits[name], targets[name]) for name in losses)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            if tc.max_steps and step + 1 >= tc.max_steps:
+                break
+        log.info("linear probe epoch %d: loss %.4f", epoch + 1, loss.item())
+    model.encoder.requires_grad_(True)
 
 
 def _int8_aware_phase(
