@@ -2,6 +2,10 @@
 scores them (segmentation, page furniture, context), int8, in one run:
 
     python bench/compare_models.py --models /path/old /path/new [--passes 5]
+    python bench/compare_models.py --models models/default:never models/default
+
+A model given as DIR:MODE is scored with that context mode (never, needed, always) instead of
+its own: DIR:never costs what a model that reads no context costs.
 
 The documents are the test-split articles of data/articles.csv (one line per sentence row,
 furniture included). Passes alternate between the models, so host noise falls on both alike;
@@ -33,18 +37,26 @@ def test_articles(path: Path) -> list[str]:
     return ["\n".join(lines) for lines in docs.values()]
 
 
+def model_and_mode(spec: str) -> tuple[Path, str | None]:
+    """DIR or DIR:MODE, where MODE is a context mode the scorer knows."""
+    head, _, mode = spec.rpartition(":")
+    if head and mode in ("never", "needed", "always"):
+        return Path(head), mode
+    return Path(spec), None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", nargs="+", type=Path, required=True)
+    parser.add_argument("--models", nargs="+", required=True, help="DIR or DIR:MODE")
     parser.add_argument("--data", type=Path, default=ROOT / "data/articles.csv")
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     docs = test_articles(args.data)
-    scorers = [Scorer(m, precision="int8") for m in args.models]
+    scorers = [Scorer(d, precision="int8", context_mode=mode) for d, mode in map(model_and_mode, args.models)]
     for s in scorers:
         s.warm_up()
         s.score_documents(docs)  # one untimed pass: every call shape seen once
