@@ -51,3 +51,15 @@ def test_abbreviations_do_not_split():
 def test_empty_input_gives_no_sentences():
     assert split_sentences("") == []
     assert split_sentences(" \n\t\r\n") == []
+
+
+@pytest.mark.parametrize(
+    "line", [t for t in MESSY if t.strip()] + ["One.  Two  words.\u3000Three. ", "Dr. Who? Yes."]
+)
+def test_found_offsets_are_blingfires_own(line):
+    """The offsets found by searching the line match the ones blingfire computes itself."""
+    import blingfire
+
+    from framing.model.segment import _sentence_offsets
+
+    assert _sentence_offsets(line) == [tuple(o) for o in blingfire.text_to_sentences_and_offsets(line)[1]]
