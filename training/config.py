@@ -61,7 +61,7 @@ class TrainConfig(_Strict):
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     # LP-FT: epochs in which only the fresh heads learn, on the frozen encoder, before the
     # encoder is fine-tuned; heads that already fit pull the pretrained features less far.
-    probe_epochs: int = Field(default=0, ge=0)
+    probe_epochs: int = Field(default=1, ge=0)
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests
