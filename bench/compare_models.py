@@ -21,7 +21,9 @@ import logging
 import statistics
 import time
 from pathlib import Path
+from typing import get_args
 
+from framing.model.context import ContextMode
 from framing.model.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,11 +39,11 @@ def test_articles(path: Path) -> list[str]:
     return ["\n".join(lines) for lines in docs.values()]
 
 
-def model_and_mode(spec: str) -> tuple[Path, str | None]:
+def model_and_mode(spec: str) -> tuple[Path, ContextMode | None]:
     """DIR or DIR:MODE, where MODE is a context mode the scorer knows."""
     head, _, mode = spec.rpartition(":")
-    if head and mode in ("never", "needed", "always"):
-        return Path(head), mode
+    if head and mode in get_args(ContextMode):
+        return Path(head), mode  # type: ignore[return-value]
     return Path(spec), None
 
 
