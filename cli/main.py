@@ -168,6 +168,30 @@ def data_audit(
     typer.echo(f"{result.rows} rows audited; flagged as issues: {flagged} -> {md}, {table}", err=True)
 
 
+@data_app.command("teacher")
+def data_teacher(
+    model: Annotated[Path, typer.Option(help="the teacher: a model directory (e.g. models/accurate)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="teacher CSV to write")],
+    config: Annotated[Path, typer.Option(help="the student's config: data and heads")] = DEFAULT_CONFIG,
+) -> None:
+    """Score the config's training rows with a teacher model and write its probabilities,
+    for `train.teacher` (distillation: the fast model learns from the larger one's scores)."""
+    _setup_logging()
+    try:
+        from framing.training.data import DataError, load_splits, parse_data_spec
+        from framing.training.teacher import TeacherError, write_teacher
+    except ImportError as e:
+        _fail(f"this needs the train extra ({e.name} missing): pip install -e '.[train]'")
+    cfg = _config(config)
+    cfg.train.teacher = None  # the rows themselves, not an older teacher's columns
+    try:
+        splits = load_splits(cfg, [parse_data_spec(f)[0] for f in cfg.data.files])
+        written = write_teacher(cfg, model, output, splits["train"].to_list())
+    except (DataError, TeacherError, FileNotFoundError) as e:
+        _fail(str(e), 1)
+    typer.echo(f"{written} training rows scored by {model} -> {output}", err=True)
+
+
 @data_app.command("from-label-studio")
 def data_from_label_studio(
     export: Annotated[Path, typer.Argument(help="Label Studio JSON export of tasks from `framing suggest`")],
@@ -247,6 +271,38 @@ def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str], init: 
     typer.echo(f"model written to {out}")
 
 
+CONFIGS = Path("configs")
+
+
+def _build(config: Path, out: Path, force: bool, eval_data: list[str] | None) -> None:
+    _setup_logging()
+    if (out / "model.int8.onnx").is_file() and not force:
+        typer.echo(f"{out} exists; use --force to rebuild")
+        return
+    _train(_config(config), out, None, _eval_sets(eval_data))
+
+
+@app.command()
+def build(
+    variant: Annotated[
+        str, typer.Argument(help="configs/VARIANT.yaml: default (fast) or accurate (larger encoder)")
+    ] = "default",
+    out: Annotated[Path | None, typer.Option(help="default: models/VARIANT")] = None,
+    force: Annotated[bool, typer.Option(help="rebuild even if the model exists")] = False,
+    eval_data: Annotated[
+        list[str] | None,
+        typer.Option("--eval", help="NAME=CSV set to evaluate too (listed in the card); none by default"),
+    ] = None,
+) -> None:
+    """Build a model variant from its config into models/VARIANT unless it is already there."""
+    config = CONFIGS / f"{variant}.yaml"
+    if not config.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml"))) or "none"
+        _fail(f"no variant {variant!r}: {config} does not exist (variants here: {known})")
+    out = out or (DEFAULT_MODEL if variant == "default" else Path("models") / variant)
+    _build(config, out, force, eval_data)
+
+
 @app.command("build-default")
 def build_default(
     out: Annotated[Path, typer.Option()] = DEFAULT_MODEL,
@@ -256,12 +312,8 @@ def build_default(
         typer.Option("--eval", help="NAME=CSV set to evaluate too (listed in the card); none by default"),
     ] = None,
 ) -> None:
-    """Build the default model into OUT unless it is already there."""
-    _setup_logging()
-    if (out / "model.int8.onnx").is_file() and not force:
-        typer.echo(f"{out} exists; use --force to rebuild")
-        return
-    _train(_config(DEFAULT_CONFIG), out, None, _eval_sets(eval_data))
+    """Build the default model into OUT unless it is already there (`framing build default`)."""
+    _build(DEFAULT_CONFIG, out, force, eval_data)
 
 
 @app.command()
@@ -639,7 +691,7 @@ def serve(
         if build and settings.model == DEFAULT_MODEL:
             build_default(out=settings.model, force=False)
         else:
-            _fail(f"{settings.model}: no model directory; run `framing build-default`")
+            _fail(f"{settings.model}: no model directory; run `framing build default` (or `accurate`)")
     import uvicorn
 
     from framing.service.app import create_app, worker_environment

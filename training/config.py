@@ -77,6 +77,11 @@ class TrainConfig(_Strict):
     # After the thresholds: temperature scaling fitted on dev (training/calibration.py), baked
     # into the exported graph so served probabilities are calibrated; "none" leaves them raw.
     calibration: Literal["temperature", "none"] = "temperature"
+    # Distillation (training/teacher.py): a CSV of a larger model's probabilities on the
+    # training rows (`framing data teacher`); each head's loss becomes (1 - w) x the loss on
+    # the gold labels + w x the cross-entropy against the teacher's probabilities.
+    teacher: str | None = None
+    distill_weight: float = Field(default=0.5, ge=0, le=1)
 
 
 class ExportConfig(_Strict):

@@ -23,6 +23,38 @@ def target_column(head_name: str) -> str:
     return f"y_{head_name}"
 
 
+def teacher_column(head_name: str) -> str:
+    return f"t_{head_name}"
+
+
+TEACHER_MASK = "t_mask"  # 1 where the row has teacher probabilities, 0 where it has none
+
+
+def attach_teacher(config: Config, rows: list[dict], targets: dict) -> int:
+    """Give each row the teacher's probabilities (`targets`, from read_teacher) under
+    teacher_column, or zeros and TEACHER_MASK 0 where the teacher has no line for it; return
+    how many rows had one."""
+    found = 0
+    for row in rows:
+        entry = targets.get((row["text"], row["context"]))
+        found += entry is not None
+        row[TEACHER_MASK] = float(entry is not None)
+        for h in config.heads:
+            p = entry[h.name] if entry is not None else np.zeros(len(h.labels), dtype=np.float32)
+            row[teacher_column(h.name)] = p.tolist()
+    return found
+
+
+def load_teacher(config: Config) -> dict:
+    from framing.training.teacher import TeacherError, read_teacher
+
+    assert config.train.teacher is not None
+    try:
+        return read_teacher(config.train.teacher, config.heads)
+    except (OSError, TeacherError) as e:
+        raise DataError(f"train.teacher: {e}") from e
+
+
 def file_fingerprint(path: str | Path) -> str:
     return sha256_file(path)
 
@@ -95,6 +127,16 @@ def load_splits(
         more = f"\n  ... and {len(problems) - max_listed} more" if len(problems) > max_listed else ""
         raise DataError(f"{len(problems)} problem(s) in the training data:\n  " + "\n  ".join(shown) + more)
 
+    if config.train.teacher:
+        # Only training rows learn from the teacher; dev and test get the columns (masked) so
+        # every split has the same ones.
+        targets = load_teacher(config)
+        train_rows = fixed["train"] + unsplit
+        found = attach_teacher(config, train_rows, targets)
+        attach_teacher(config, fixed["dev"] + fixed["test"], {})
+        if not found:
+            raise DataError(f"train.teacher: {config.train.teacher} has no line for any training row")
+        log.info("teacher: probabilities for %d of %d training rows", found, len(train_rows))
     splits = {name: Dataset.from_list(rows) for name, rows in fixed.items() if rows}
     if unsplit:
         parted = Dataset.from_list(unsplit).train_test_split(

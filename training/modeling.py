@@ -43,6 +43,34 @@ def head_loss(
     return nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
 
 
+class DistilledLoss(nn.Module):
+    """A head's loss against gold labels and a teacher's probabilities together:
+    `(1 - w) x hard + w x soft`, where soft is the cross-entropy between the teacher's
+    probabilities and the head's own (BCE per label for independent labels), averaged over
+    the rows the teacher scored, and w is `weight` times the share of the batch it scored:
+    rows it never saw (a user's own CSV) learn from their gold labels alone. Targets without
+    a teacher part (evaluation) get the hard loss alone."""
+
+    def __init__(self, hard: nn.Module, activation: str, weight: float) -> None:
+        super().__init__()
+        self.hard, self.activation, self.weight = hard, activation, weight
+
+    def soft(self, logits: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.activation == "sigmoid":
+            bce = nn.functional.binary_cross_entropy_with_logits
+            per_row = bce(logits, teacher, reduction="none").mean(-1)
+        else:
+            per_row = -(teacher * torch.log_softmax(logits, dim=-1)).sum(-1)
+        return (per_row * mask).sum() / mask.sum().clamp(min=1.0)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if not isinstance(target, tuple):
+            return self.hard(logits, target)
+        gold, teacher, mask = target
+        w = self.weight * mask.mean()
+        return (1 - w) * self.hard(logits, gold) + w * self.soft(logits, teacher, mask)
+
+
 def target_tensor(head: HeadSpec, y: np.ndarray) -> torch.Tensor:
     """Targets as the head's loss takes them: float multi-hot or long indices."""
     return torch.tensor(y, dtype=torch.float32 if head.activation == "sigmoid" else torch.long)

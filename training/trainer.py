@@ -40,13 +40,22 @@ from framing.training.calibration import (
 )
 from framing.training.card import write_card
 from framing.training.config import Config
-from framing.training.data import epoch_rows, file_fingerprint, load_splits, parse_data_spec, target_column
+from framing.training.data import (
+    TEACHER_MASK,
+    epoch_rows,
+    file_fingerprint,
+    load_splits,
+    parse_data_spec,
+    target_column,
+    teacher_column,
+)
 from framing.training.evaluate import config_for_model, evaluate_examples, load_examples, plot_metrics
 from framing.training.exporters.onnx import export_and_check
 from framing.training.int8_aware import int8_aware_tune
 from framing.training.metrics import head_metrics, overall_macro, tune_thresholds
 from framing.training.modeling import (
     CHECKPOINT,
+    DistilledLoss,
     MultiHeadClassifier,
     head_loss,
     keep_layers,
@@ -72,10 +81,13 @@ def seed_everything(seed: int) -> None:
 
 def loss_functions(config: Config, train: Dataset) -> dict[str, torch.nn.Module]:
     t = config.train
-    return {
+    losses = {
         h.name: head_loss(h, np.array(list(train[target_column(h.name)])), t.class_weights, t.label_smoothing)
         for h in config.heads
     }
+    if t.teacher:
+        return {h.name: DistilledLoss(losses[h.name], h.activation, t.distill_weight) for h in config.heads}
+    return losses
 
 
 def task_loss(
@@ -120,9 +132,15 @@ def batches(
     # The contexts the scorer would give (context_mode), so training sees what serving sends.
     contexts = contexts_for(texts, list(ds["context"]), config.model.context_mode)
     targets = {h.name: np.array(list(ds[target_column(h.name)])) for h in config.heads}
+    # With a teacher (train.teacher), training batches carry its probabilities too.
+    teacher = None
+    if shuffle and TEACHER_MASK in ds.column_names:
+        teacher = {h.name: np.array(list(ds[teacher_column(h.name)]), dtype=np.float32) for h in config.heads}
+        teacher[TEACHER_MASK] = np.array(list(ds[TEACHER_MASK]), dtype=np.float32)
     if rows is not None:
         texts, contexts = [texts[i] for i in rows], [contexts[i] for i in rows]
         targets = {k: v[rows] for k, v in targets.items()}
+        teacher = {k: v[rows] for k, v in teacher.items()} if teacher else None
     if shuffle and config.train.context_dropout:
         # Hide some contexts, so the model also labels sentences that come without one.
         rng = random.Random(seed)
@@ -133,6 +151,9 @@ def batches(
         windows = tokenizer.encode([texts[i] for i in batch], [contexts[i] for i in batch])
         ids, mask = tokenizer.pad([w.ids[0] for w in windows])
         y = {h.name: target_tensor(h, targets[h.name][batch]) for h in config.heads}
+        if teacher:
+            scored = torch.from_numpy(teacher[TEACHER_MASK][batch])
+            y = {k: (v, torch.from_numpy(teacher[k][batch]), scored) for k, v in y.items()}
         yield torch.from_numpy(ids), torch.from_numpy(mask), y
 
 
