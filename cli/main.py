@@ -170,7 +170,7 @@ def data_audit(
 
 @data_app.command("teacher")
 def data_teacher(
-    model: Annotated[Path, typer.Option(help="the teacher: a model directory (e.g. models/accurate)")],
+    teacher: Annotated[Path, typer.Argument(help="the teacher's model directory, e.g. models/accurate")],
     output: Annotated[Path, typer.Option("-o", "--output", help="teacher CSV to write")],
     config: Annotated[Path, typer.Option(help="the student's config: data and heads")] = DEFAULT_CONFIG,
 ) -> None:
@@ -186,10 +186,10 @@ def data_teacher(
     cfg.train.teacher = None  # the rows themselves, not an older teacher's columns
     try:
         splits = load_splits(cfg, [parse_data_spec(f)[0] for f in cfg.data.files])
-        written = write_teacher(cfg, model, output, splits["train"].to_list())
+        written = write_teacher(cfg, teacher, output, splits["train"].to_list())
     except (DataError, TeacherError, FileNotFoundError) as e:
         _fail(str(e), 1)
-    typer.echo(f"{written} training rows scored by {model} -> {output}", err=True)
+    typer.echo(f"{written} training rows scored by {teacher} -> {output}", err=True)
 
 
 @data_app.command("from-label-studio")

@@ -64,7 +64,6 @@ def test_teacher_file_round_trip_and_training(trained_model_dir, tiny_config_pat
         [
             "data",
             "teacher",
-            "--model",
             str(trained_model_dir),
             "-o",
             str(out),
