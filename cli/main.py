@@ -18,7 +18,8 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check and describe labelled CSVs.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-DEFAULT_CONFIG = Path("configs/default.yaml")
+CONFIGS = Path("configs")  # one YAML per model variant: default (fast), accurate
+DEFAULT_CONFIG = CONFIGS / "default.yaml"
 DEFAULT_MODEL = Path(os.environ.get("FRAMING_MODEL", "models/default"))
 HARD_TERMS = Path("data/hard_terms.yaml")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -269,9 +270,6 @@ def _train(cfg, out: Path, data: list[str] | None, extra: dict[str, str], init: 
     except (DataError, BaseModelError, ExportError, InitError) as e:
         _fail(str(e), 1)
     typer.echo(f"model written to {out}")
-
-
-CONFIGS = Path("configs")
 
 
 def _build(config: Path, out: Path, force: bool, eval_data: list[str] | None) -> None:
