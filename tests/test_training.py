@@ -276,3 +276,35 @@ def test_linear_probe_moves_the_heads_and_leaves_the_encoder(tiny_config_path, t
     assert any(not torch.equal(v, heads_before[k]) for k, v in model.heads.state_dict().items())
     # The fine-tuning that follows trains the encoder again.
     assert all(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_freeze_layers_keeps_the_embeddings_and_lower_layers_pretrained(tiny_config_path, tiny_base):
+    import torch
+    from transformers import AutoModel
+
+    from framing.training.config import load_config
+    from framing.training.data import load_splits
+    from framing.training.trainer import fit
+
+    config = load_config(
+        tiny_config_path, {"train.freeze_layers": "1", "train.max_steps": "4", "train.epochs": "1"}
+    )
+    fitted = fit(config, load_splits(config))
+    base = AutoModel.from_pretrained(tiny_base).state_dict()
+    tuned = fitted.model.encoder.state_dict()
+    frozen = [k for k in tuned if k.startswith(("embeddings.", "encoder.layer.0."))]
+    above = [k for k in tuned if k.startswith("encoder.layer.1.")]
+    assert frozen and above
+    # Pretrained weights survive both the fine-tuning and the int8-aware passes after it.
+    assert all(torch.equal(tuned[k], base[k]) for k in frozen)
+    assert any(not torch.equal(tuned[k], base[k]) for k in above)
+
+
+def test_freeze_layers_refuses_more_layers_than_the_base_has(tiny_base):
+    from transformers import AutoModel
+
+    from framing.training.modeling import freeze_lower
+
+    encoder = AutoModel.from_pretrained(tiny_base)
+    with pytest.raises(ValueError, match="train.freeze_layers: 99 asked for"):
+        freeze_lower(encoder, 99)

@@ -62,6 +62,10 @@ class TrainConfig(_Strict):
     # LP-FT: epochs in which only the fresh heads learn, on the frozen encoder, before the
     # encoder is fine-tuned; heads that already fit pull the pretrained features less far.
     probe_epochs: int = Field(default=1, ge=0)
+    # Transformer layers, counted from the bottom, kept at their pretrained weights (with the
+    # embeddings) while the rest fine-tunes: a guard for features learned on wider text than
+    # the corpus. 0 fine-tunes the whole encoder.
+    freeze_layers: int = Field(default=0, ge=0)
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests

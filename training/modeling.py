@@ -154,6 +154,20 @@ def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
     return encoder
 
 
+def freeze_lower(encoder: nn.Module, n: int) -> None:
+    """Keep the embeddings and the first n transformer layers (BERT-style encoders) at the
+    weights they have now; the layers above them, and the heads, go on learning."""
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    embeddings = getattr(encoder, "embeddings", None)
+    if not isinstance(layers, nn.ModuleList) or embeddings is None:
+        raise ValueError(f"train.freeze_layers: cannot freeze the layers of a {type(encoder).__name__}")
+    if n > len(layers):
+        raise ValueError(f"train.freeze_layers: {n} asked for, the base has {len(layers)}")
+    embeddings.requires_grad_(False)
+    for layer in layers[:n]:
+        layer.requires_grad_(False)
+
+
 CHECKPOINT = "torch"  # sub-folder of the model directory holding the torch weights
 
 

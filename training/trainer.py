@@ -57,6 +57,7 @@ from framing.training.modeling import (
     CHECKPOINT,
     DistilledLoss,
     MultiHeadClassifier,
+    freeze_lower,
     head_loss,
     keep_layers,
     load_checkpoint,
@@ -317,12 +318,14 @@ def fit(config: Config, splits: DatasetDict, parent: dict[str, Any] | None = Non
     probed = parent is None and tc.probe_epochs > 0
     if probed:
         linear_probe(model, train_ds, tokenizer, config, losses)
+    if tc.freeze_layers:
+        freeze_lower(model.encoder, tc.freeze_layers)
     # Fresh heads learn faster than the pretrained encoder should move; heads carried over
     # from `--init` or from the probe are not fresh, and move at the encoder's rate.
     fresh_heads = parent is None and not probed
     optimizer = torch.optim.AdamW(
         [
-            {"params": model.encoder.parameters(), "lr": tc.lr},
+            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": tc.lr},
             {"params": model.heads.parameters(), "lr": tc.head_lr if fresh_heads else tc.lr},
         ],
         weight_decay=tc.weight_decay,
