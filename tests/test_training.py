@@ -308,3 +308,33 @@ def test_freeze_layers_refuses_more_layers_than_the_base_has(tiny_base):
     encoder = AutoModel.from_pretrained(tiny_base)
     with pytest.raises(ValueError, match="train.freeze_layers: 99 asked for"):
         freeze_lower(encoder, 99)
+
+
+def test_average_from_keeps_the_mean_of_the_weights_after_each_step(tiny_config_path, monkeypatch):
+    import torch
+    from torch.optim.swa_utils import AveragedModel
+
+    from framing.training import trainer
+    from framing.training.config import load_config
+    from framing.training.data import load_splits
+
+    seen: list[dict[str, torch.Tensor]] = []
+
+    class Recording(AveragedModel):
+        def update_parameters(self, model):
+            seen.append({k: v.detach().clone() for k, v in model.named_parameters()})
+            super().update_parameters(model)
+
+    monkeypatch.setattr(trainer, "AveragedModel", Recording)
+    overrides = {"train.average_from": "1", "train.max_steps": "3", "train.epochs": "1"}
+    config = load_config(tiny_config_path, overrides | {"train.int8_aware_epochs": "0"})
+    fitted = trainer.fit(config, load_splits(config))
+    assert len(seen) == 3
+    kept = dict(fitted.model.named_parameters())
+    for name in (
+        f"heads.{config.heads[0].name}.weight",
+        "encoder.encoder.layer.0.attention.self.query.weight",
+    ):
+        mean = torch.stack([s[name] for s in seen]).mean(0)
+        assert torch.allclose(kept[name], mean, atol=1e-6)
+        assert not torch.allclose(kept[name], seen[-1][name], atol=1e-6)  # not the last step's

@@ -66,6 +66,10 @@ class TrainConfig(_Strict):
     # embeddings) while the rest fine-tunes: a guard for features learned on wider text than
     # the corpus. 0 fine-tunes the whole encoder.
     freeze_layers: int = Field(default=0, ge=0)
+    # Weight averaging along the run (SWA): from this epoch on, the weights after every step
+    # are averaged, and the average is what dev scores and the run keeps; flatter minima tend
+    # to travel better to new text. None trains and keeps plain weights.
+    average_from: int | None = Field(default=None, ge=1)
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = Field(default=None, ge=1)  # stop early; for smoke runs and tests

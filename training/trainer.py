@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -347,10 +348,12 @@ def fit(config: Config, splits: DatasetDict, parent: dict[str, Any] | None = Non
         parent_state = copy.deepcopy(model.state_dict())
         history.append({"epoch": 0, "step": 0, "dev_macro_f1": round(parent_score, 4), "loss": None})
         log.info("parent model %s: dev macro-F1 %.4f", parent["version"], parent_score)
+    averaged = AveragedModel(model) if tc.average_from else None
     bar = tqdm(total=total, desc="training", unit="step", dynamic_ncols=True)
     loss = torch.zeros(())
     for epoch in range(1, tc.epochs + 1):
         model.train()
+        averaging = averaged is not None and epoch >= (tc.average_from or 0)
         seed = tc.seed + epoch
         for ids, mask, targets in batches(
             train_ds, tokenizer, config, shuffle=True, seed=seed, rows=sampled_rows(train_ds, seed)
@@ -361,12 +364,15 @@ def fit(config: Config, splits: DatasetDict, parent: dict[str, Any] | None = Non
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
+            if averaging:
+                averaged.update_parameters(model)
             step += 1
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{loss.item():.4f}")
             if step >= total:
                 break
-        dev = split_metrics(config, dev_ds, predict_probs(model, dev_ds, tokenizer, config))
+        scored = averaged.module if averaging else model
+        dev = split_metrics(config, dev_ds, predict_probs(scored, dev_ds, tokenizer, config))
         score = overall_macro(dev)
         history.append(
             {"epoch": epoch, "step": step, "dev_macro_f1": round(score, 4), "loss": round(loss.item(), 4)}
@@ -374,7 +380,7 @@ def fit(config: Config, splits: DatasetDict, parent: dict[str, Any] | None = Non
         log.info("epoch %d step %d: dev macro-F1 %.4f", epoch, step, score)
         if score > best_score:
             best_score, best_epoch, stale = score, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(scored.state_dict())
         else:
             stale += 1
         if stale >= tc.patience or step >= total:
