@@ -286,10 +286,10 @@ def test_freeze_layers_keeps_the_embeddings_and_lower_layers_pretrained(tiny_con
     from framing.training.data import load_splits
     from framing.training.trainer import fit
 
-    config = load_config(
-        tiny_config_path, {"train.freeze_layers": "1", "train.max_steps": "4", "train.epochs": "1"}
-    )
+    overrides = {"train.freeze_layers": "1", "train.max_steps": "4", "train.epochs": "1"}
+    config = load_config(tiny_config_path, overrides | {"train.int8_aware_epochs": "1"})
     fitted = fit(config, load_splits(config))
+    assert fitted.int8_aware is not None
     base = AutoModel.from_pretrained(tiny_base).state_dict()
     tuned = fitted.model.encoder.state_dict()
     frozen = [k for k in tuned if k.startswith(("embeddings.", "encoder.layer.0."))]
