@@ -142,14 +142,20 @@ class MultiHeadClassifier(nn.Module):
         return self.calibrated(self.forward(input_ids, attention_mask))
 
 
-def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
-    """Drop every transformer layer after the first n (BERT-style encoders)."""
+def _first_layers(encoder: nn.Module, n: int, field: str) -> nn.ModuleList:
+    """The first n transformer layers of a BERT-style encoder; `field` names the config key
+    that asked, for the error when the encoder has no such layers or too few."""
     layers = getattr(getattr(encoder, "encoder", None), "layer", None)
     if not isinstance(layers, nn.ModuleList):
-        raise ValueError(f"model.layers: cannot cut the layers of a {type(encoder).__name__}")
+        raise ValueError(f"{field}: cannot take the layers of a {type(encoder).__name__}")
     if n > len(layers):
-        raise ValueError(f"model.layers: {n} asked for, the base has {len(layers)}")
-    encoder.encoder.layer = layers[:n]
+        raise ValueError(f"{field}: {n} asked for, the base has {len(layers)}")
+    return layers[:n]
+
+
+def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
+    """Drop every transformer layer after the first n (BERT-style encoders)."""
+    encoder.encoder.layer = _first_layers(encoder, n, "model.layers")
     encoder.config.num_hidden_layers = n  # saved with the checkpoint, so it reloads as cut
     return encoder
 
@@ -157,15 +163,12 @@ def keep_layers(encoder: nn.Module, n: int) -> nn.Module:
 def freeze_lower(encoder: nn.Module, n: int) -> None:
     """Keep the embeddings and the first n transformer layers (BERT-style encoders) at the
     weights they have now; the layers above them, and the heads, go on learning."""
-    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    layers = _first_layers(encoder, n, "train.freeze_layers")
     embeddings = getattr(encoder, "embeddings", None)
-    if not isinstance(layers, nn.ModuleList) or embeddings is None:
-        raise ValueError(f"train.freeze_layers: cannot freeze the layers of a {type(encoder).__name__}")
-    if n > len(layers):
-        raise ValueError(f"train.freeze_layers: {n} asked for, the base has {len(layers)}")
+    if embeddings is None:
+        raise ValueError(f"train.freeze_layers: a {type(encoder).__name__} has no embeddings to freeze")
     embeddings.requires_grad_(False)
-    for layer in layers[:n]:
-        layer.requires_grad_(False)
+    layers.requires_grad_(False)
 
 
 CHECKPOINT = "torch"  # sub-folder of the model directory holding the torch weights
